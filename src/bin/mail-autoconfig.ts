@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * mail-autoconfig <command>: serve, validate, render, import.
+ * Exit codes: 0 success, 1 the checked thing is wrong, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
+import { importFiles, render, RENDER_FORMATS, validate, type Output, type RenderFormat } from '../cli/commands.js';
+import { resolveSettings, SETTINGS_FLAGS, settingsHelp, UsageError } from '../cli/options.js';
+import { serve } from '../cli/serve.js';
+
+const io: Output = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const HELP: Record<string, string> = {
+  main: `Usage: mail-autoconfig <command> [options]
+
+Commands:
+  serve                          run the HTTP service (what npm start runs)
+  validate [paths…]              check provider YAML files
+  render <format> <address>      print what the server answers (thunderbird, outlook, apple)
+  import <files|folders…> --out <folder>
+                                 convert Thunderbird config-v1.1 XML to provider YAML
+
+mail-autoconfig <command> --help shows the options of a command.
+Exit codes: 0 success, 1 the checked thing is wrong, 2 usage error.`,
+  serve: `Usage: mail-autoconfig serve [options]
+
+Serves Thunderbird autoconfig, Outlook Autodiscover and Apple profiles from
+the provider YAML files. SIGHUP reloads the providers; SIGTERM stops after
+the requests in flight.
+
+Options (flag, environment variable):
+${settingsHelp()}`,
+  validate: `Usage: mail-autoconfig validate [paths…] [--json]
+
+Checks provider files (default: the bundled providers) without starting a
+server. Prints each problem as file:line:column: severity: message, then a
+summary. Exit 1 on any error (warnings do not fail).
+
+  --json    print the result as JSON`,
+  render: `Usage: mail-autoconfig render <thunderbird|outlook|apple> <address> [options]
+
+Writes exactly what the server would answer for the address to stdout.
+Exit 1 when the server would refuse (the reason goes to stderr).
+
+  --headers     also print the status and headers to stderr
+${settingsHelp()}`,
+  import: `Usage: mail-autoconfig import <files or folders…> --out <folder> [--force]
+
+Converts Thunderbird/ISPDB config-v1.1 XML into provider YAML, one file per
+provider, and reports each element that could not be carried over.
+Existing files are not overwritten unless --force is given.`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(`${HELP.main}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (!(command in HELP) || command === 'main') {
+    io.err(`unknown command "${command}"\n\n${HELP.main}\n`);
+    return 2;
+  }
+  const help = { help: { type: 'boolean' as const, short: 'h' } };
+  try {
+    switch (command) {
+      case 'serve': {
+        const { values } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, ...help }, strict: true });
+        if (values.help) return printHelp(command);
+        await serve(resolveSettings(values, process.env));
+        return -1; // keeps running
+      }
+      case 'validate': {
+        const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        return await validate(positionals.length ? positionals : [BUNDLED_PROVIDERS_DIR], values.json === true, io);
+      }
+      case 'render': {
+        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, headers: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        const [format, address, ...extra] = positionals;
+        if (!format || !address || extra.length > 0) throw new UsageError('render needs a format and an address');
+        if (!(RENDER_FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format "${format}"; use ${RENDER_FORMATS.join(', ')}`);
+        return await render(format as RenderFormat, address, resolveSettings(values, process.env), io, values.headers === true);
+      }
+      case 'import': {
+        const { values, positionals } = parseArgs({ args: rest, options: { out: { type: 'string' }, force: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        if (!values.out) throw new UsageError('import needs --out <folder>');
+        if (positionals.length === 0) throw new UsageError('import needs at least one file or folder');
+        return await importFiles(positionals, values.out, values.force === true, io);
+      }
+    }
+    return 2;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`${(error as Error).message}\n\n${HELP[command]}\n`);
+      return 2;
+    }
+    io.err(`mail-autoconfig ${command}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function printHelp(command: string): number {
+  io.out(`${HELP[command]}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

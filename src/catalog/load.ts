@@ -1,0 +1,456 @@
+/**
+ * Reading one provider file: YAML → JSON Schema check → the rules a schema
+ * cannot say → the typed model with defaults filled in. Every problem names
+ * file, line and column. Cross-file rules (a domain served twice) live in
+ * catalog.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { normalizeDomain, PLACEHOLDERS } from '../mailbox.js';
+import {
+  defaultPort,
+  localize,
+  type Authentication,
+  type IncomingServer,
+  type LocalizedText,
+  type OutgoingServer,
+  type Protocol,
+  type Provider,
+  type Server,
+  type SocketType,
+} from './model.js';
+import type { Problem } from './problems.js';
+import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
+
+export const SCHEMA_PATH = join(BUNDLED_PROVIDERS_DIR, 'provider.schema.json');
+/** The schema file name editors reference with `# yaml-language-server: $schema=`. */
+export const SCHEMA_FILE_NAME = 'provider.schema.json';
+
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object;
+    validator = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(schema);
+  }
+  return validator;
+}
+
+/** Raw YAML input, as the schema describes it. */
+interface RawServer {
+  type?: Protocol;
+  host: string;
+  port?: number;
+  socketType?: SocketType;
+  authentication?: Authentication | Authentication[];
+  username?: string;
+  sameLoginAsIncoming?: boolean;
+}
+type RawText = string | Record<string, string>;
+interface RawProvider {
+  id: string;
+  name: RawText;
+  shortName?: string;
+  domains: string[];
+  username?: string;
+  usernameHint?: RawText;
+  authentication?: Authentication | Authentication[];
+  allowInsecureTransport?: boolean;
+  incoming: RawServer[];
+  outgoing: RawServer[];
+  pop3?: { leaveMessagesOnServer?: boolean; daysToLeaveMessagesOnServer?: number };
+  webmail?: string;
+  maxMessageSize?: number | string;
+  documentation?: { url: string; description: RawText }[];
+  notes?: RawText;
+  oauth2?: { issuer: string; scope: string; authURL: string; tokenURL: string };
+}
+
+export interface LoadResult {
+  /** Present when the file has no errors (warnings allowed). */
+  readonly provider?: Provider;
+  readonly problems: readonly Problem[];
+}
+
+/** Parse and validate one provider file's text. Pure: reads nothing else. */
+export function loadProvider(file: string, text: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  const at = (offset: number | undefined, severity: Problem['severity'], message: string): void => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    problems.push({ file, line: pos.line, column: pos.col, severity, message });
+  };
+
+  for (const error of doc.errors) at(error.pos[0], 'error', `YAML: ${firstLine(error.message)}`);
+  for (const warning of doc.warnings) at(warning.pos[0], 'warning', `YAML: ${firstLine(warning.message)}`);
+  if (doc.errors.length > 0) return { problems };
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) {
+    at(0, 'error', 'the file is empty; a provider needs at least id, name, domains, incoming and outgoing');
+    return { problems };
+  }
+  const validate = schemaValidator();
+  if (!validate(data)) {
+    for (const error of simplifyErrors(validate.errors ?? [])) {
+      const { offset, message } = describeSchemaError(doc, error);
+      at(offset, 'error', message);
+    }
+    return { problems };
+  }
+  const raw = data as RawProvider;
+  const provider = buildProvider(file, raw, (path, severity, message, onKey = false) =>
+    at(offsetOf(doc, path, onKey), severity, message),
+  );
+  return problems.some((p) => p.severity === 'error') ? { problems } : { provider, problems };
+}
+
+type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
+
+/** The rules a JSON Schema cannot say, and the defaults. */
+function buildProvider(file: string, raw: RawProvider, report: Report): Provider {
+  const domains: string[] = [];
+  raw.domains.forEach((domain, i) => {
+    const ascii = normalizeDomain(domain);
+    if (ascii === null) report(['domains', i], 'error', `"${domain}" is not a valid domain name`);
+    else if (domains.includes(ascii)) report(['domains', i], 'error', `domain "${domain}" is listed twice (as ${ascii})`);
+    else domains.push(ascii);
+  });
+
+  const name = toLocalized(raw.name);
+  for (const [language, text] of Object.entries(name)) {
+    if (text.length > 60) report(['name', ...(typeof raw.name === 'string' ? [] : [language])], 'error', 'the display name must be at most 60 characters (Thunderbird rejects longer ones)');
+  }
+  const englishName = localize(name, 'en');
+  const shortName = raw.shortName ?? (englishName.length <= 20 ? englishName : raw.id);
+
+  if (raw.username !== undefined) checkUsername(raw.username, ['username'], report);
+  const defaultUsername = raw.username ?? '%EMAILADDRESS%';
+  const defaultAuthentication = raw.authentication ?? 'password-cleartext';
+  const allowInsecure = raw.allowInsecureTransport === true;
+
+  const server = (list: 'incoming' | 'outgoing', s: RawServer, i: number): Server => {
+    const path = [list, i];
+    // An outgoing server is always SMTP, so its `type` may be left out.
+    const protocol: Protocol = s.type ?? 'smtp';
+    const socketType = s.socketType ?? 'ssl';
+    const port = s.port ?? defaultPort(protocol, socketType);
+    const authentication = asList(s.authentication ?? defaultAuthentication);
+    if (s.username !== undefined) checkUsername(s.username, [...path, 'username'], report);
+    const usernameTemplate = s.username ?? defaultUsername;
+    const host = checkHost(s.host, [...path, 'host'], report);
+
+    if (socketType === 'plain' && !allowInsecure) {
+      report([...path, ...(s.socketType ? ['socketType'] : [])], 'error',
+        'socketType plain sends mail and passwords unencrypted; set allowInsecureTransport: true at the top of the file if this is really wanted');
+    }
+    if (list === 'incoming' && authentication.includes('none')) {
+      report([...path, ...(s.authentication ? ['authentication'] : [])], 'error',
+        'authentication none is only possible for outgoing servers; IMAP and POP3 always need a login');
+    }
+    if (s.port !== undefined) checkPortMatchesSocket(protocol, socketType, s.port, [...path, 'port'], report);
+    if (list === 'incoming' && s.sameLoginAsIncoming !== undefined) {
+      report([...path, 'sameLoginAsIncoming'], 'error', 'sameLoginAsIncoming belongs to outgoing servers only');
+    }
+    return {
+      protocol,
+      host,
+      port,
+      socketType,
+      authentication,
+      username: usernameTemplate === 'ask' ? null : usernameTemplate,
+      sameLoginAsIncoming: s.sameLoginAsIncoming ?? true,
+    };
+  };
+
+  const incoming = raw.incoming.map((s, i) => server('incoming', s, i) as IncomingServer);
+  const outgoing = raw.outgoing.map((s, i) => server('outgoing', s, i) as OutgoingServer);
+
+  const anyAsk = [...incoming, ...outgoing].some((s) => s.username === null);
+  if (raw.usernameHint !== undefined && !anyAsk) {
+    report(['usernameHint'], 'warning', 'usernameHint is only shown when a server has username: ask', true);
+  }
+  if (allowInsecure && ![...incoming, ...outgoing].some((s) => s.socketType === 'plain')) {
+    report(['allowInsecureTransport'], 'warning', 'allowInsecureTransport is set but no server uses socketType plain', true);
+  }
+
+  let maxMessageSize: number | undefined;
+  if (raw.maxMessageSize !== undefined) maxMessageSize = parseSize(raw.maxMessageSize);
+
+  return {
+    id: raw.id,
+    name,
+    shortName,
+    domains,
+    incoming,
+    outgoing,
+    allowInsecureTransport: allowInsecure,
+    ...(raw.usernameHint !== undefined ? { usernameHint: toLocalized(raw.usernameHint) } : {}),
+    ...(raw.pop3 !== undefined ? { pop3: { ...raw.pop3 } } : {}),
+    ...(raw.webmail !== undefined ? { webmail: raw.webmail } : {}),
+    ...(maxMessageSize !== undefined ? { maxMessageSize } : {}),
+    documentation: (raw.documentation ?? []).map((d) => ({ url: d.url, description: toLocalized(d.description) })),
+    ...(raw.notes !== undefined ? { notes: toLocalized(raw.notes) } : {}),
+    ...(raw.oauth2 !== undefined ? { oauth2: { ...raw.oauth2 } } : {}),
+    source: file,
+  };
+}
+
+function checkUsername(template: string, path: (string | number)[], report: Report): void {
+  if (template === 'ask') return;
+  let rest = template;
+  for (const placeholder of PLACEHOLDERS) rest = rest.replaceAll(placeholder, '');
+  const unknown = /%[A-Za-z_]*%?/.exec(rest);
+  if (unknown) {
+    report(path, 'error', `unknown placeholder "${unknown[0]}" in username; use ${PLACEHOLDERS.join(', ')} or "ask"`);
+  } else if (rest === template) {
+    report(path, 'error', `username "${template}" has no placeholder, so every user would log in with the same name; use ${PLACEHOLDERS.join(', ')} or "ask"`);
+  }
+}
+
+function checkHost(host: string, path: (string | number)[], report: Report): string {
+  const withoutDomain = host.replaceAll('%EMAILDOMAIN%', 'placeholder.example');
+  if (withoutDomain.includes('%')) {
+    report(path, 'error', `host "${host}" has a placeholder other than %EMAILDOMAIN%; a host name cannot depend on the user`);
+    return host;
+  }
+  const ascii = normalizeDomain(withoutDomain);
+  if (ascii === null) {
+    report(path, 'error', `"${host}" is not a valid host name`);
+    return host;
+  }
+  // Keep the placeholder, but store the rest of the name in its ASCII form.
+  return host.includes('%EMAILDOMAIN%')
+    ? host.split('%EMAILDOMAIN%').map((part) => (part === '' || part === '.' ? part : asciiPart(part))).join('%EMAILDOMAIN%')
+    : ascii;
+}
+
+function asciiPart(part: string): string {
+  const core = part.replace(/^\.|\.$/g, '');
+  const ascii = normalizeDomain(`${core}.example`);
+  const converted = ascii ? ascii.slice(0, -'.example'.length) : core.toLowerCase();
+  return (part.startsWith('.') ? '.' : '') + converted + (part.endsWith('.') ? '.' : '');
+}
+
+const WELL_KNOWN: Record<number, { socketType: SocketType; what: string }> = {
+  993: { socketType: 'ssl', what: 'the IMAP implicit-TLS port' },
+  995: { socketType: 'ssl', what: 'the POP3 implicit-TLS port' },
+  465: { socketType: 'ssl', what: 'the SMTP implicit-TLS submission port' },
+  143: { socketType: 'starttls', what: 'the IMAP STARTTLS port' },
+  110: { socketType: 'starttls', what: 'the POP3 STARTTLS port' },
+  587: { socketType: 'starttls', what: 'the SMTP STARTTLS submission port' },
+};
+
+/** A well-known port with the other socket type is almost always a typo. */
+function checkPortMatchesSocket(protocol: Protocol, socketType: SocketType, port: number, path: (string | number)[], report: Report): void {
+  const known = WELL_KNOWN[port];
+  if (known && socketType !== 'plain' && known.socketType !== socketType) {
+    report(path, 'warning', `port ${port} is ${known.what}, but socketType is ${socketType}; clients will wait for the wrong handshake (${protocol})`);
+  }
+}
+
+function toLocalized(text: RawText): LocalizedText {
+  return typeof text === 'string' ? { en: text } : { ...text };
+}
+
+function asList<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? [...value] : [value];
+}
+
+const UNITS: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+function parseSize(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]+)$/.exec(value)!;
+  return Math.round(Number(match[1]) * UNITS[match[2]!]!);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+// ---------------------------------------------------------------------------
+// Schema errors → one readable message at the right place.
+
+function pathOf(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((segment) => (/^[0-9]+$/.test(segment) ? Number(segment) : segment));
+}
+
+function offsetOf(doc: Document, path: (string | number)[], onKey = false): number | undefined {
+  if (onKey && path.length > 0) {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p: Pair) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+      if (pair && isScalar(pair.key)) return pair.key.range?.[0];
+    }
+  }
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+/**
+ * Ajv reports every branch of a oneOf. Keep the branch whose type matched
+ * (it says what is really wrong), or one summary when no branch fits.
+ */
+function simplifyErrors(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
+  const dropped = new Set<ErrorObject>();
+  for (const oneOf of oneOfs) {
+    const branches = errors.filter((e) => e !== oneOf && e.schemaPath.startsWith(`${oneOf.schemaPath}/`));
+    const typeMismatch = (branch: string): boolean =>
+      branches.some((e) => e.keyword === 'type' && e.instancePath === oneOf.instancePath && e.schemaPath.startsWith(`${oneOf.schemaPath}/${branch}/`));
+    const branchIds = [...new Set(branches.map((e) => e.schemaPath.slice(oneOf.schemaPath.length + 1).split('/')[0]!))];
+    const matching = branchIds.filter((b) => !typeMismatch(b));
+    for (const e of branches) {
+      const branch = e.schemaPath.slice(oneOf.schemaPath.length + 1).split('/')[0]!;
+      if (matching.length !== 1 || branch !== matching[0]) dropped.add(e);
+    }
+    if (matching.length === 1 && branches.some((e) => !dropped.has(e))) dropped.add(oneOf);
+  }
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    if (dropped.has(e)) return false;
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const FRIENDLY_PATTERN: Record<string, string> = {
+  id: 'id must be lower-case letters, digits, dots and hyphens (e.g. "example-mail"), at most 64 characters',
+  username: 'username must be a template without spaces, e.g. "%EMAILADDRESS%", or "ask"',
+  webmail: 'webmail must be an http(s) URL',
+  url: 'url must be an http(s) URL',
+  authURL: 'authURL must be an http(s) URL',
+  tokenURL: 'tokenURL must be an http(s) URL',
+  shortName: 'shortName must not contain control characters',
+  maxMessageSize: 'maxMessageSize must be a number of bytes or a size like "50 MB" or "50 MiB"',
+};
+
+const HINTS: Record<string, string> = {
+  TLS: 'implicit TLS (993, 995, 465) is ssl, STARTTLS (143, 110, 587) is starttls',
+  SSL: 'write it in lower case: ssl',
+  STARTTLS: 'write it in lower case: starttls',
+  pop: 'POP3 is pop3',
+  plain: 'use password-cleartext for PLAIN/LOGIN',
+  'CRAM-MD5': 'CRAM-MD5 is password-encrypted',
+  SPA: 'Secure Password Authentication is ntlm',
+  NTLM: 'write it in lower case: ntlm',
+  OAuth2: 'write it in lower case: oauth2',
+};
+
+function describeSchemaError(doc: Document, error: ErrorObject): { offset: number | undefined; message: string } {
+  const path = pathOf(error.instancePath);
+  const field = [...path].reverse().find((p) => typeof p === 'string') ?? 'the file';
+  const where = path.length === 0 ? '' : `${String(field)}: `;
+  const value = error.data;
+  switch (error.keyword) {
+    case 'required': {
+      const missing = (error.params as { missingProperty: string }).missingProperty;
+      return { offset: offsetOf(doc, path), message: `missing required key "${missing}"${path.length ? ` in ${describePath(path)}` : ''}` };
+    }
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
+      const suggestion = closest(extra, known);
+      return {
+        offset: offsetOf(doc, [...path, extra], true),
+        message: `unknown key "${extra}"${path.length ? ` in ${describePath(path)}` : ''}${suggestion ? `; did you mean "${suggestion}"?` : `; allowed: ${known.join(', ')}`}`,
+      };
+    }
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const hint = typeof value === 'string' ? HINTS[value] : undefined;
+      return { offset: offsetOf(doc, path), message: `${where}"${String(value)}" is not one of ${allowed.join(', ')}${hint ? ` (${hint})` : ''}` };
+    }
+    case 'type': {
+      const expected = (error.params as { type: string }).type;
+      return { offset: offsetOf(doc, path), message: `${where}expected ${article(expected)}, found ${describeValue(value)}` };
+    }
+    case 'minimum':
+    case 'maximum': {
+      const schema = error.parentSchema as { minimum?: number; maximum?: number };
+      return { offset: offsetOf(doc, path), message: `${where}${String(value)} is outside ${schema.minimum ?? '-∞'}–${schema.maximum ?? '∞'}` };
+    }
+    case 'pattern':
+      return { offset: offsetOf(doc, path), message: FRIENDLY_PATTERN[String(field)] ?? `${where}"${String(value)}" is not in the expected form` };
+    case 'propertyNames':
+      return { offset: offsetOf(doc, path), message: `${where}language keys must be codes like en, de, pt-BR` };
+    case 'minItems':
+      return { offset: offsetOf(doc, path), message: `${where}needs at least ${(error.params as { limit: number }).limit} entry` };
+    case 'minLength':
+      return { offset: offsetOf(doc, path), message: `${where}must not be empty` };
+    case 'maxLength':
+      return { offset: offsetOf(doc, path), message: `${where}is longer than ${(error.params as { limit: number }).limit} characters` };
+    case 'uniqueItems':
+      return { offset: offsetOf(doc, path), message: `${where}lists the same entry twice` };
+    case 'oneOf': {
+      const description = (error.parentSchema as { description?: string }).description;
+      return { offset: offsetOf(doc, path), message: `${where}${description ?? `expected a text or a map from language code to text, found ${describeValue(value)}`}` };
+    }
+    default:
+      return { offset: offsetOf(doc, path), message: `${where}${error.message ?? 'is not valid'}` };
+  }
+}
+
+function describePath(path: (string | number)[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
+    if (typeof segment === 'number') parts[parts.length - 1] += ` server ${segment + 1}`;
+    else parts.push(segment);
+  }
+  return parts.join(' › ');
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { integer: 'a whole number', number: 'a number', string: 'text', boolean: 'true or false', object: 'a map', array: 'a list' };
+  return names[type] ?? type;
+}
+
+/** The known key nearest to a typo (edit distance ≤ 3), if any. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // "hostname" → "host": a prefix match is a good suggestion too.
+  return best ?? candidates.find((c) => word.toLowerCase().startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(word.toLowerCase()));
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

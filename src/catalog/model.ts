@@ -1,0 +1,105 @@
+/**
+ * The typed provider model: what a provider YAML file means once it has been
+ * validated and its defaults filled in. Every client format is rendered from
+ * this model alone, so no format has settings the others cannot see.
+ */
+
+/** ssl = implicit TLS from the first byte; starttls = upgrade; plain = none. */
+export type SocketType = 'ssl' | 'starttls' | 'plain';
+
+export type Authentication =
+  | 'password-cleartext'
+  | 'password-encrypted'
+  | 'ntlm'
+  | 'gssapi'
+  | 'oauth2'
+  | 'none';
+
+export type IncomingProtocol = 'imap' | 'pop3';
+export type Protocol = IncomingProtocol | 'smtp';
+
+/** A language code ("en", "de") mapped to text; always has at least one entry. */
+export type LocalizedText = Readonly<Record<string, string>>;
+
+/** The language every localized text falls back to. */
+export const FALLBACK_LANGUAGE = 'en';
+
+/** Pick the text for a language, falling back to English, then to any text. */
+export function localize(text: LocalizedText, language: string): string {
+  return text[language] ?? text[FALLBACK_LANGUAGE] ?? Object.values(text)[0] ?? '';
+}
+
+export interface Server {
+  readonly protocol: Protocol;
+  /** Host name in ASCII; may contain %EMAILDOMAIN%, filled per mail domain. */
+  readonly host: string;
+  readonly port: number;
+  readonly socketType: SocketType;
+  /** Methods the server accepts, most preferred first (never empty). */
+  readonly authentication: readonly Authentication[];
+  /**
+   * Login name template (%EMAILADDRESS%, %EMAILLOCALPART%, %EMAILDOMAIN%), or
+   * null when it cannot be derived from the address (clients must ask).
+   */
+  readonly username: string | null;
+  /** SMTP only: same login and password as incoming mail (SMTP-AUTH). */
+  readonly sameLoginAsIncoming: boolean;
+}
+
+export interface IncomingServer extends Server {
+  readonly protocol: IncomingProtocol;
+}
+
+export interface OutgoingServer extends Server {
+  readonly protocol: 'smtp';
+}
+
+export interface DocumentationLink {
+  readonly url: string;
+  readonly description: LocalizedText;
+}
+
+export interface OAuth2Endpoints {
+  readonly issuer: string;
+  readonly scope: string;
+  readonly authURL: string;
+  readonly tokenURL: string;
+}
+
+export interface Provider {
+  readonly id: string;
+  readonly name: LocalizedText;
+  readonly shortName: string;
+  /** ASCII (punycode), lower case, no trailing dot; unique across the catalog. */
+  readonly domains: readonly string[];
+  readonly incoming: readonly IncomingServer[];
+  readonly outgoing: readonly OutgoingServer[];
+  readonly allowInsecureTransport: boolean;
+  readonly usernameHint?: LocalizedText;
+  readonly pop3?: { readonly leaveMessagesOnServer?: boolean; readonly daysToLeaveMessagesOnServer?: number };
+  readonly webmail?: string;
+  /** Bytes. */
+  readonly maxMessageSize?: number;
+  readonly documentation: readonly DocumentationLink[];
+  readonly notes?: LocalizedText;
+  readonly oauth2?: OAuth2Endpoints;
+  /** The file the provider was loaded from (for messages, never for output). */
+  readonly source: string;
+}
+
+/** Standard ports (IANA; RFC 8314 for implicit TLS submission on 465). */
+export function defaultPort(protocol: Protocol, socketType: SocketType): number {
+  switch (protocol) {
+    case 'imap':
+      return socketType === 'ssl' ? 993 : 143;
+    case 'pop3':
+      return socketType === 'ssl' ? 995 : 110;
+    case 'smtp':
+      return socketType === 'ssl' ? 465 : socketType === 'starttls' ? 587 : 25;
+  }
+}
+
+/** Methods that send the user's password (in some form) to the server. */
+export function sendsPassword(method: Authentication): boolean {
+  return method === 'password-cleartext' || method === 'password-encrypted' || method === 'ntlm';
+}

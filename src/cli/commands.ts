@@ -1,0 +1,137 @@
+/**
+ * The admin commands. Each returns its exit code: 0 success, 1 the checked
+ * thing is wrong (invalid file, 4xx answer, failed import), 2 usage error.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { loadCatalog, listProviderFiles, summarize } from '../catalog/catalog.js';
+import { formatProblem } from '../catalog/problems.js';
+import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
+import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
+import { SignerSource } from '../formats/signing.js';
+import { importConfigV11 } from '../importer/ispdb.js';
+import { buildApp } from '../server/app.js';
+import type { Settings } from './options.js';
+
+export interface Output {
+  out(text: string | Buffer): void;
+  err(text: string): void;
+}
+
+/** validate: every problem as file:line:column, a summary, exit 1 on any error. */
+export async function validate(paths: readonly string[], json: boolean, io: Output): Promise<number> {
+  const catalog = await loadCatalog(paths);
+  const files = await listProviderFiles(paths);
+  const errors = catalog.problems.filter((p) => p.severity === 'error').length;
+  if (json) {
+    io.out(
+      `${JSON.stringify({
+        valid: errors === 0 && files.length > 0,
+        files: files.length,
+        providers: catalog.providers.length,
+        domains: catalog.domainCount,
+        problems: catalog.problems,
+      }, null, 2)}\n`,
+    );
+  } else {
+    for (const problem of catalog.problems) io.out(`${formatProblem(problem)}\n`);
+    io.out(files.length === 0 ? `no provider files (*.yaml) in ${paths.join(', ')}\n` : `${summarize(catalog)}\n`);
+  }
+  return errors === 0 && files.length > 0 ? 0 : 1;
+}
+
+export const RENDER_FORMATS = ['thunderbird', 'outlook', 'apple'] as const;
+export type RenderFormat = (typeof RENDER_FORMATS)[number];
+
+/**
+ * render: what the server answers, byte for byte, because it is the server
+ * answering (an in-process request to the same application).
+ */
+export async function render(format: RenderFormat, address: string, settings: Settings, io: Output, showHeaders: boolean): Promise<number> {
+  const catalog = await loadCatalog(settings.providers);
+  const signer = settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
+  const app = await buildApp({
+    catalog: () => catalog,
+    identifierPrefix: settings.identifierPrefix,
+    ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
+    ...(signer ? { signer } : {}),
+  });
+  const query = `emailaddress=${encodeURIComponent(address)}`;
+  const response =
+    format === 'outlook'
+      ? await app.inject({
+          method: 'POST',
+          url: '/autodiscover/autodiscover.xml',
+          headers: { 'content-type': 'text/xml; charset=utf-8' },
+          payload: outlookRequestFor(address),
+        })
+      : await app.inject({ method: 'GET', url: format === 'thunderbird' ? `/mail/config-v1.1.xml?${query}` : `/mobileconfig?${query}` });
+  await app.close();
+  if (showHeaders) {
+    io.err(`HTTP ${response.statusCode}\n`);
+    for (const [name, value] of Object.entries(response.headers)) io.err(`${name}: ${String(value)}\n`);
+  }
+  if (response.statusCode >= 400) {
+    const reason = response.headers['x-autodiscover-reason'] ?? response.body.trim();
+    io.err(`${response.statusCode}: ${String(reason)}\n`);
+    return 1;
+  }
+  io.out(response.rawPayload);
+  return 0;
+}
+
+/** The request Outlook and Thunderbird send ([MS-OXDSCLI] 2.2.3). */
+function outlookRequestFor(address: string): string {
+  return xmlBuilder().build({
+    ...XML_DECLARATION,
+    Autodiscover: {
+      '@xmlns': 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006',
+      Request: { EMailAddress: address, AcceptableResponseSchema: OUTLOOK_RESPONSE_NS },
+    },
+  }) as string;
+}
+
+/** import: config-v1.1 XML files or folders → one provider YAML each in `outDir`. */
+export async function importFiles(inputs: readonly string[], outDir: string, force: boolean, io: Output): Promise<number> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const found = await listXmlFiles(input);
+    if (found.length === 0) io.err(`${input}: no .xml files\n`);
+    files.push(...found);
+  }
+  if (files.length === 0) return 1;
+  await mkdir(outDir, { recursive: true });
+  const taken = new Set<string>();
+  let imported = 0;
+  let failed = 0;
+  let refused = 0;
+  for (const [index, file] of files.entries()) {
+    const result = importConfigV11(await readFile(file, 'utf8'), basename(file), taken);
+    if (!result.yaml || !result.id) {
+      failed++;
+      io.err(`${file}: not imported: ${result.error ?? 'unknown reason'}\n`);
+      continue;
+    }
+    const target = join(outDir, `${result.id}.yaml`);
+    if (!force && existsSync(target)) {
+      refused++;
+      io.err(`${target}: exists; not overwritten (use --force)\n`);
+      continue;
+    }
+    taken.add(result.id);
+    await writeFile(target, result.yaml);
+    imported++;
+    for (const line of result.notCarried) io.out(`${file}: not carried over: ${line}\n`);
+    if (files.length > 20 && (index + 1) % 20 === 0) io.err(`… ${index + 1}/${files.length} files\n`);
+  }
+  io.out(`imported ${imported} of ${files.length} file(s) into ${outDir}${failed ? `, ${failed} failed` : ''}${refused ? `, ${refused} not overwritten` : ''}\n`);
+  return failed > 0 || refused > 0 ? 1 : 0;
+}
+
+async function listXmlFiles(input: string): Promise<string[]> {
+  const info = await stat(input).catch(() => undefined);
+  if (!info) return [];
+  if (!info.isDirectory()) return [input];
+  return (await readdir(input)).filter((f) => f.toLowerCase().endsWith('.xml')).sort().map((f) => join(input, f));
+}

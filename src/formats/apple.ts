@@ -1,0 +1,192 @@
+/**
+ * Apple configuration profiles (.mobileconfig) with one
+ * com.apple.mail.managed payload, for iOS, iPadOS and macOS.
+ *
+ * Keys and types: Apple's schema (apple/device-management,
+ * mdm/profiles/TopLevel.yaml, CommonPayloadKeys.yaml,
+ * com.apple.mail.managed.yaml). Choices from the research notes (apple.md):
+ * - built from a typed object with `plist`, so ports and PayloadVersion are
+ *   <integer> and booleans <true/>/<false/> (peers shipped <real>443</real>);
+ * - one incoming and one outgoing server: IMAP over POP3, implicit TLS over
+ *   STARTTLS; UseSSL is true for STARTTLS too (Apple's own "SSL: yes" on
+ *   587; automx2 2024.2) and false only for plain;
+ * - a stable PayloadIdentifier and UUIDv5 PayloadUUIDs per (provider,
+ *   mailbox), so installing again replaces the profile instead of adding a
+ *   second account; no personal data in identifiers;
+ * - never a password, never iOS-only restriction keys (PreventMove,
+ *   PreventAppSheet, SMIMEEnabled: they lock settings and are n/a on macOS);
+ * - display texts only from the YAML and the validated address.
+ */
+import { createHash } from 'node:crypto';
+import { build } from 'plist';
+import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
+import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import { LANGUAGES, message } from '../messages.js';
+
+export const APPLE_CONTENT_TYPE = 'application/x-apple-aspen-config';
+
+const APPLE_AUTHENTICATION: Partial<Record<Authentication, string>> = {
+  'password-cleartext': 'EmailAuthPassword',
+  'password-encrypted': 'EmailAuthCRAMMD5',
+  ntlm: 'EmailAuthNTLM',
+  none: 'EmailAuthNone',
+};
+
+export interface AppleServerChoice {
+  readonly incoming: Server;
+  readonly outgoing: Server;
+}
+
+export type AppleChoice = { ok: true; servers: AppleServerChoice } | { ok: false; reason: string };
+
+function appleAuthentication(server: Server): string | undefined {
+  for (const method of server.authentication) {
+    if (method === 'none' && server.protocol !== 'smtp') continue;
+    const name = APPLE_AUTHENTICATION[method];
+    if (name) return name;
+  }
+  return undefined;
+}
+
+const SOCKET_RANK: Record<SocketType, number> = { ssl: 0, starttls: 1, plain: 2 };
+
+/** The preferred server Apple Mail can use: by protocol, then TLS mode, then the provider's order. */
+function preferred(servers: readonly Server[]): Server | undefined {
+  return servers
+    .map((server, order) => ({ server, order }))
+    .filter(({ server }) => appleAuthentication(server) !== undefined)
+    .sort(
+      (a, b) =>
+        Number(a.server.protocol === 'pop3') - Number(b.server.protocol === 'pop3') ||
+        SOCKET_RANK[a.server.socketType] - SOCKET_RANK[b.server.socketType] ||
+        a.order - b.order,
+    )[0]?.server;
+}
+
+/** Which servers go into the profile, or why no profile can be made. */
+export function chooseAppleServers(provider: Provider): AppleChoice {
+  const incoming = preferred(provider.incoming);
+  const outgoing = preferred(provider.outgoing);
+  if (!incoming || !outgoing) {
+    const which = !incoming ? 'incoming' : 'outgoing';
+    return {
+      ok: false,
+      reason: `${localize(provider.name, 'en')} has no ${which} server with an authentication Apple Mail supports (password, CRAM-MD5, NTLM); OAuth2 cannot be set up by a profile`,
+    };
+  }
+  return { ok: true, servers: { incoming, outgoing } };
+}
+
+export interface AppleOptions {
+  /** Reverse-DNS prefix of this deployment's identifiers, e.g. "com.example.autoconfig". */
+  readonly identifierPrefix: string;
+  /** The user's full name for sent messages (EmailAccountName), already validated. */
+  readonly fullName?: string;
+  /** Language of the display texts (ConsentText always carries every language). */
+  readonly language?: string;
+}
+
+/**
+ * The unsigned profile. Same input → the same bytes (no dates, no random
+ * identifiers), which lets clients and caches compare profiles.
+ */
+export function renderApple(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
+  const language = options.language ?? 'en';
+  const { incoming, outgoing } = servers;
+  const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
+  const providerName = localize(provider.name, language);
+  const describe = (lang: string, s: Server): string =>
+    message(lang, s.socketType === 'plain' ? 'apple.server.unencrypted' : 'apple.server.encrypted', {
+      host: fillDomain(s.host, mailbox.domain),
+      port: s.port,
+    });
+  const consent: Record<string, string> = {};
+  for (const lang of ['default', ...LANGUAGES]) {
+    const l = lang === 'default' ? 'en' : lang;
+    consent[lang] = message(l, 'apple.profile.consent', {
+      address: mailbox.address,
+      incoming: describe(l, incoming),
+      outgoing: describe(l, outgoing),
+    });
+  }
+  const outgoingAuthentication = appleAuthentication(outgoing)!;
+  const mail: Record<string, unknown> = {
+    PayloadType: 'com.apple.mail.managed',
+    PayloadVersion: 1,
+    PayloadIdentifier: `${ids.identifier}.mail`,
+    PayloadUUID: ids.uuid('mail'),
+    PayloadDisplayName: message(language, 'apple.payload.displayName', { address: mailbox.address }),
+    EmailAccountDescription: providerName,
+    EmailAccountName: options.fullName,
+    EmailAccountType: incoming.protocol === 'imap' ? 'EmailTypeIMAP' : 'EmailTypePOP',
+    EmailAddress: mailbox.address,
+    IncomingMailServerHostName: fillDomain(incoming.host, mailbox.domain),
+    IncomingMailServerPortNumber: incoming.port,
+    IncomingMailServerUseSSL: incoming.socketType !== 'plain',
+    IncomingMailServerAuthentication: appleAuthentication(incoming),
+    // Left out when not derivable: the device then asks for it.
+    IncomingMailServerUsername: incoming.username === null ? undefined : fillTemplate(incoming.username, mailbox),
+    OutgoingMailServerHostName: fillDomain(outgoing.host, mailbox.domain),
+    OutgoingMailServerPortNumber: outgoing.port,
+    OutgoingMailServerUseSSL: outgoing.socketType !== 'plain',
+    OutgoingMailServerAuthentication: outgoingAuthentication,
+    OutgoingMailServerUsername:
+      outgoingAuthentication === 'EmailAuthNone' || outgoing.username === null ? undefined : fillTemplate(outgoing.username, mailbox),
+    OutgoingPasswordSameAsIncomingPassword: outgoing.sameLoginAsIncoming && outgoingAuthentication !== 'EmailAuthNone',
+  };
+  const profile = {
+    PayloadType: 'Configuration',
+    PayloadVersion: 1,
+    PayloadIdentifier: ids.identifier,
+    PayloadUUID: ids.uuid('profile'),
+    PayloadDisplayName: message(language, 'apple.profile.displayName', { provider: providerName, address: mailbox.address }),
+    PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: mailbox.address }),
+    PayloadOrganization: providerName,
+    ConsentText: consent,
+    PayloadContent: [mail],
+  };
+  // plist.build drops undefined values, which is how optional keys stay out.
+  return Buffer.from(build(profile as Parameters<typeof build>[0]), 'utf8');
+}
+
+/** Identifier and UUIDs of a (provider, mailbox) pair; stable across installs. */
+export function appleIdentity(prefix: string, provider: Provider, mailbox: Mailbox): { identifier: string; uuid: (part: string) => string } {
+  const namespace = uuidV5(prefix, DNS_NAMESPACE);
+  const key = `${provider.id}|${mailbox.localPart.toLowerCase()}@${mailbox.domain}`;
+  const uuid = (part: string): string => uuidV5(`${key}|${part}`, namespace).toUpperCase();
+  return { identifier: `${prefix}.${provider.id}.${uuid('id').toLowerCase()}`, uuid };
+}
+
+/** RFC 9562 name space for DNS names. */
+const DNS_NAMESPACE = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+
+/**
+ * UUID version 5 (RFC 9562 5.5): SHA-1 of namespace and name. Ten lines on
+ * node:crypto rather than a dependency for one function.
+ */
+export function uuidV5(name: string, namespace: string): string {
+  const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** An ASCII file name for Content-Disposition, e.g. "example-mail.mobileconfig". */
+export function profileFileName(provider: Provider): string {
+  return `${provider.id.replace(/[^a-z0-9-]+/g, '-')}-mail.mobileconfig`;
+}
+
+/**
+ * The user's full name (name= parameter) for EmailAccountName, or a reason
+ * to refuse it. It appears in sent messages only, never in signed texts.
+ */
+export function parseFullName(raw: string): { ok: true; value: string } | { ok: false; reason: string } {
+  const name = raw.trim();
+  if (name.length === 0) return { ok: false, reason: 'the name is empty' };
+  if (name.length > 100) return { ok: false, reason: 'the name is longer than 100 characters' };
+  if (!/^[\p{L}\p{M}\p{N} .,'’&()"-]+$/u.test(name)) {
+    return { ok: false, reason: 'the name may contain letters, digits, spaces and . , \' & ( ) " - only' };
+  }
+  return { ok: true, value: name };
+}

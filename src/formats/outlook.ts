@@ -1,0 +1,199 @@
+/**
+ * Outlook Autodiscover, POX (plain old XML), for IMAP/POP3/SMTP accounts.
+ *
+ * Request: [MS-OXDSCLI] 2.2.3; response: 2.2.4 and the 2006a element pages
+ * (learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/pox-autodiscover-response-for-exchange).
+ * What real clients need (research notes, outlook.md):
+ * - implicit TLS is <SSL>on</SSL><Encryption>SSL</Encryption>, STARTTLS is
+ *   <SSL>off</SSL><Encryption>TLS</Encryption> (Encryption TLS on 993/465 made
+ *   Outlook 2016+ wait for a plaintext greeting: stalwartlabs/stalwart#3248);
+ * - SPA defaults to on when absent, so it is always written out;
+ * - values are lower-case on/off and never empty (virtualmin-gpl#1184);
+ * - Type is exactly IMAP, POP3 or SMTP ("POP" is wrong);
+ * - errors use the root-namespace form of [MS-ASCMD] with Time and Id;
+ * - the client's namespace or schema is never echoed back.
+ */
+import { randomInt } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { fillDomain, type Mailbox } from '../mailbox.js';
+import type { Authentication, Provider, Server } from '../catalog/model.js';
+import { HoleMarkers, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
+
+export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
+export const RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006';
+export const OUTLOOK_RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
+export const MOBILESYNC_RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006';
+const REQUEST_NS_PATH = '//schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
+const OUTLOOK_RESPONSE_NS_PATH = '//schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
+
+/** The Autodiscover POX request is under 500 bytes; a few KiB is plenty. */
+export const MAX_REQUEST_BYTES = 8 * 1024;
+
+/**
+ * Methods Outlook can use for IMAP/POP3/SMTP: a password login (SPA off),
+ * NTLM (SPA on), or no authentication for SMTP. POX has no OAuth2, and
+ * Outlook does not speak CRAM-MD5 or GSSAPI to IMAP servers.
+ */
+const OUTLOOK_METHODS: readonly Authentication[] = ['password-cleartext', 'ntlm', 'none'];
+
+export function outlookMethod(server: Server): Authentication | undefined {
+  return server.authentication.find((m) => OUTLOOK_METHODS.includes(m));
+}
+
+/** Servers Outlook can be told about, in the provider's order (incoming first). */
+export function outlookServers(provider: Provider): Server[] {
+  return [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined);
+}
+
+const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
+
+/**
+ * The settings response of `provider` for mail domain `domain`. With a
+ * mailbox, LoginName is filled in; without one (a GET that names no
+ * address), LoginName is left out and Outlook asks for it.
+ */
+export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
+  let byDomain = cache.get(provider);
+  if (!byDomain) cache.set(provider, (byDomain = new Map()));
+  const key = mailbox ? domain : `${domain} without login`;
+  let prepared = byDomain.get(key);
+  if (!prepared) {
+    prepared = buildSettings(provider, domain, mailbox !== undefined);
+    byDomain.set(key, prepared);
+  }
+  return prepared.render(mailbox);
+}
+
+function buildSettings(provider: Provider, domain: string, withLoginName: boolean): PreparedDocument {
+  const holes = new HoleMarkers();
+  const onOff = (value: boolean): string => (value ? 'on' : 'off');
+  const protocol = (s: Server): Record<string, unknown> => {
+    const method = outlookMethod(s)!;
+    const element: Record<string, unknown> = {
+      Type: s.protocol === 'imap' ? 'IMAP' : s.protocol === 'pop3' ? 'POP3' : 'SMTP',
+      Server: fillDomain(s.host, domain),
+      Port: s.port,
+    };
+    // Not derivable (or no address given): leave LoginName out, so Outlook asks for it.
+    if (s.username !== null && withLoginName) element.LoginName = holes.mark(s.username);
+    element.DomainRequired = 'off';
+    element.SPA = onOff(method === 'ntlm');
+    element.SSL = onOff(s.socketType === 'ssl');
+    element.Encryption = s.socketType === 'ssl' ? 'SSL' : s.socketType === 'starttls' ? 'TLS' : 'None';
+    element.AuthRequired = onOff(method !== 'none');
+    if (s.protocol === 'smtp') {
+      element.UsePOPAuth = onOff(s.sameLoginAsIncoming && method !== 'none');
+      element.SMTPLast = 'off';
+    }
+    return element;
+  };
+  const document = {
+    ...XML_DECLARATION,
+    Autodiscover: {
+      '@xmlns': RESPONSE_NS,
+      Response: {
+        '@xmlns': OUTLOOK_RESPONSE_NS,
+        Account: { AccountType: 'email', Action: 'settings', Protocol: outlookServers(provider).map(protocol) },
+      },
+    },
+  };
+  return new PreparedDocument(xmlBuilder().build(document) as string, holes);
+}
+
+/** Autodiscover error codes ([MS-OXDSCLI] 2.2.4.1.1.3.2). */
+export const AutodiscoverError = {
+  /** E-mail address cannot be found. */
+  notFound: { code: 500, message: 'The e-mail address cannot be found' },
+  /** Known, but no configuration the client can use. */
+  noSettings: { code: 501, message: 'No settings for this address' },
+  invalidRequest: { code: 600, message: 'Invalid Request' },
+  /** AcceptableResponseSchema not served (e.g. ActiveSync mobilesync). */
+  providerUnavailable: { code: 601, message: 'Provider is not available' },
+} as const;
+export type AutodiscoverErrorKind = keyof typeof AutodiscoverError;
+
+/** The error document in the root namespace, without the 2006a namespace. */
+export function renderOutlookError(kind: AutodiscoverErrorKind, now: Date = new Date()): Buffer {
+  const { code, message } = AutodiscoverError[kind];
+  const time = `${now.toISOString().slice(11, 19)}.${String(now.getUTCMilliseconds()).padStart(3, '0')}0000`;
+  const document = {
+    ...XML_DECLARATION,
+    Autodiscover: {
+      '@xmlns': RESPONSE_NS,
+      Response: { Error: { '@Time': time, '@Id': randomInt(0, 2 ** 32 - 1), ErrorCode: code, Message: message, DebugData: '' } },
+    },
+  };
+  return Buffer.from(xmlBuilder().build(document) as string, 'utf8');
+}
+
+export type AutodiscoverRequest =
+  | { ok: true; address: string }
+  | { ok: false; error: 'invalidRequest' | 'providerUnavailable'; reason: string };
+
+// Outlook never sends a DTD; refusing any before parsing removes the whole
+// class of entity-expansion and external-entity attacks.
+const DTD = /<!(?:DOCTYPE|ENTITY)/i;
+
+const parser = new XMLParser({
+  processEntities: false,
+  htmlEntities: false,
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+});
+
+/**
+ * Read an Autodiscover POX request body. The parsed object is untrusted:
+ * only own string properties are read, never inherited ones.
+ */
+export function parseOutlookRequest(body: string): AutodiscoverRequest {
+  const invalid = (reason: string): AutodiscoverRequest => ({ ok: false, error: 'invalidRequest', reason });
+  if (body.trim() === '') return invalid('the request body is empty; expected an Autodiscover request');
+  if (DTD.test(body)) return invalid('document type declarations and entities are not accepted');
+  if (nestingDepth(body) > 8) return invalid('the request is nested too deeply to be an Autodiscover request');
+  if (XMLValidator.validate(body) !== true) return invalid('the request is not well-formed XML');
+  const namespace = /<(?:[A-Za-z_][\w.-]*:)?Autodiscover\b[^>]*\bxmlns(?::[\w.-]+)?\s*=\s*["']([^"']*)["']/.exec(body)?.[1];
+  if (namespace === undefined || !sameNamespace(namespace, REQUEST_NS_PATH)) {
+    return invalid('the request is not in the Outlook Autodiscover request namespace');
+  }
+  const parsed: unknown = parser.parse(body);
+  const request = child(child(parsed, 'Autodiscover'), 'Request');
+  if (request === undefined) return invalid('the request has no Autodiscover/Request element');
+  const schema = text(child(request, 'AcceptableResponseSchema'));
+  if (schema !== undefined && !sameNamespace(schema, OUTLOOK_RESPONSE_NS_PATH)) {
+    return { ok: false, error: 'providerUnavailable', reason: 'only the Outlook 2006a response schema is served (no ActiveSync)' };
+  }
+  // [MS-OXDSCLI] 3.2.5: when both are present, LegacyDN wins.
+  const address = text(child(request, 'LegacyDN')) ?? text(child(request, 'EMailAddress'));
+  if (address === undefined || address === '') return invalid('the request has no EMailAddress');
+  return { ok: true, address };
+}
+
+function sameNamespace(value: string, pathPart: string): boolean {
+  const trimmed = value.trim().toLowerCase();
+  return trimmed === `http:${pathPart}` || trimmed === `https:${pathPart}`;
+}
+
+function child(node: unknown, name: string): unknown {
+  if (node === null || typeof node !== 'object' || !Object.hasOwn(node, name)) return undefined;
+  return (node as Record<string, unknown>)[name];
+}
+
+function text(node: unknown): string | undefined {
+  return typeof node === 'string' ? node.trim() : undefined;
+}
+
+/** Depth of element nesting, counted without building anything. */
+function nestingDepth(body: string): number {
+  let depth = 0;
+  let max = 0;
+  const tag = /<(\/?)[A-Za-z_][^>]*?(\/?)>/g;
+  for (let match = tag.exec(body); match; match = tag.exec(body)) {
+    if (match[1]) depth--;
+    else if (!match[2]) max = Math.max(max, ++depth);
+  }
+  return max;
+}

@@ -1,0 +1,159 @@
+/**
+ * Signing Apple profiles: CMS SignedData (RFC 5652) in DER, the profile as
+ * attached id-data content, the full chain included, SHA-256 with RSA or
+ * ECDSA. Apple DTS: "signed profiles are actually CMS signed data values"
+ * (developer.apple.com/forums/thread/699960). pkijs is used because it is
+ * the maintained library that handles both RSA and ECDSA keys correctly
+ * (node-forge is RSA-only and mangles UTF-8 given as a JS string).
+ */
+import { createHash, createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+
+pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+
+const ID_DATA = '1.2.840.113549.1.7.1';
+const CONTENT_TYPE_ATTRIBUTE = '1.2.840.113549.1.9.3';
+const SIGNING_TIME_ATTRIBUTE = '1.2.840.113549.1.9.5';
+const MESSAGE_DIGEST_ATTRIBUTE = '1.2.840.113549.1.9.4';
+
+export interface ProfileSigner {
+  /** The leaf certificate's end of validity. */
+  readonly notAfter: Date;
+  readonly subject: string;
+  /** Changes whenever the certificate or key changes (cache keys). */
+  readonly fingerprint: string;
+  sign(content: Buffer): Promise<Buffer>;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function pemToDer(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ''), 'base64');
+}
+
+/** A signer from a PEM private key and a PEM chain (leaf first, then intermediates). */
+export async function createSigner(keyPem: string, chainPem: string): Promise<ProfileSigner> {
+  const pems = chainPem.match(PEM_CERTIFICATE) ?? [];
+  if (pems.length === 0) throw new Error('the certificate file holds no PEM certificate');
+  const certificates = pems.map((pem) => pkijs.Certificate.fromBER(new Uint8Array(pemToDer(pem))));
+  const leaf = certificates[0]!;
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(keyPem);
+  } catch {
+    throw new Error('the key file holds no readable PEM private key');
+  }
+  const algorithm = signingAlgorithm(keyObject);
+  const key = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyObject.export({ format: 'der', type: 'pkcs8' })), algorithm, false, ['sign']);
+  await assertKeyMatchesLeaf(key, algorithm, leaf);
+
+  return {
+    notAfter: leaf.notAfter.value,
+    subject: leaf.subject.typesAndValues.map((tv) => `${tv.type === '2.5.4.3' ? 'CN' : tv.type}=${tv.value.valueBlock.value}`).join(', '),
+    fingerprint: createHash('sha256').update(chainPem).update(keyObject.export({ format: 'der', type: 'pkcs8' })).digest('hex').slice(0, 16),
+    async sign(content: Buffer): Promise<Buffer> {
+      const digest = await webcrypto.subtle.digest('SHA-256', new Uint8Array(content));
+      const signedData = new pkijs.SignedData({
+        version: 1,
+        encapContentInfo: new pkijs.EncapsulatedContentInfo({
+          eContentType: ID_DATA,
+          eContent: new asn1js.OctetString({ valueHex: new Uint8Array(content) }),
+        }),
+        signerInfos: [
+          new pkijs.SignerInfo({
+            version: 1,
+            sid: new pkijs.IssuerAndSerialNumber({ issuer: leaf.issuer, serialNumber: leaf.serialNumber }),
+            signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+              type: 0,
+              attributes: [
+                new pkijs.Attribute({ type: CONTENT_TYPE_ATTRIBUTE, values: [new asn1js.ObjectIdentifier({ value: ID_DATA })] }),
+                new pkijs.Attribute({ type: SIGNING_TIME_ATTRIBUTE, values: [new asn1js.UTCTime({ valueDate: new Date() })] }),
+                new pkijs.Attribute({ type: MESSAGE_DIGEST_ATTRIBUTE, values: [new asn1js.OctetString({ valueHex: digest })] }),
+              ],
+            }),
+          }),
+        ],
+        // Leaf and intermediates: the device must build a path to a root it trusts.
+        certificates,
+      });
+      await signedData.sign(key, 0, 'SHA-256');
+      const contentInfo = new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signedData.toSchema(true) });
+      return Buffer.from(contentInfo.toSchema().toBER(false));
+    },
+  };
+}
+
+function signingAlgorithm(key: KeyObject): RsaHashedImportParams | EcKeyImportParams {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  if (key.asymmetricKeyType === 'ec') {
+    const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+    const curve = curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    if (curve) return { name: 'ECDSA', namedCurve: curve };
+  }
+  throw new Error(`signing keys must be RSA or ECDSA (P-256, P-384, P-521), not ${key.asymmetricKeyType ?? 'unknown'}`);
+}
+
+/** Refuse a key that does not belong to the leaf certificate: every signature would fail to verify. */
+async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportParams | EcKeyImportParams, leaf: pkijs.Certificate): Promise<void> {
+  const probe = new TextEncoder().encode('mail-autoconfig key check');
+  const signAlgorithm = algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : algorithm;
+  const signature = await webcrypto.subtle.sign(signAlgorithm, key, probe);
+  const publicKey = await webcrypto.subtle.importKey('spki', leaf.subjectPublicKeyInfo.toSchema().toBER(false), algorithm, false, ['verify']);
+  if (!(await webcrypto.subtle.verify(signAlgorithm, publicKey, signature, probe))) {
+    throw new Error('the signing key does not belong to the first certificate of the chain');
+  }
+}
+
+export interface SignerFiles {
+  readonly keyFile: string;
+  readonly certFile: string;
+}
+
+/**
+ * The current signer, re-read when its files change (certificate renewals),
+ * checked at most every `checkIntervalMs`. A failed reload keeps the last
+ * good signer and records the error.
+ */
+export class SignerSource {
+  private signer: ProfileSigner | undefined;
+  private stamp = '';
+  private lastCheck = 0;
+  private checking: Promise<void> | undefined;
+  lastError: string | undefined;
+  /** Called after each reload attempt (metrics, logs). */
+  onChange: ((signer: ProfileSigner | undefined, error: string | undefined) => void) | undefined;
+
+  constructor(
+    readonly files: SignerFiles,
+    private readonly checkIntervalMs = 5_000,
+  ) {}
+
+  async current(): Promise<ProfileSigner | undefined> {
+    if (Date.now() - this.lastCheck >= this.checkIntervalMs) {
+      this.checking ??= this.reloadIfChanged().finally(() => {
+        this.checking = undefined;
+      });
+      await this.checking;
+    }
+    return this.signer;
+  }
+
+  async reloadIfChanged(): Promise<void> {
+    this.lastCheck = Date.now();
+    try {
+      const [key, cert] = await Promise.all([stat(this.files.keyFile), stat(this.files.certFile)]);
+      const stamp = `${key.mtimeMs}:${key.size}:${cert.mtimeMs}:${cert.size}:${key.ino}:${cert.ino}`;
+      if (stamp === this.stamp && this.signer) return;
+      const [keyPem, certPem] = await Promise.all([readFile(this.files.keyFile, 'utf8'), readFile(this.files.certFile, 'utf8')]);
+      this.signer = await createSigner(keyPem, certPem);
+      this.stamp = stamp;
+      this.lastError = undefined;
+      this.onChange?.(this.signer, undefined);
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.onChange?.(this.signer, this.lastError);
+    }
+  }
+}

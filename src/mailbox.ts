@@ -1,0 +1,104 @@
+/**
+ * Mailboxes: parsing and normalising an e-mail address (IDN domains, limits),
+ * and filling the user-name templates of a provider for one mailbox.
+ */
+import { domainToASCII, domainToUnicode } from 'node:url';
+
+export interface Mailbox {
+  /** The address as used in output: local part as given, ASCII domain. */
+  readonly address: string;
+  readonly localPart: string;
+  /** ASCII (punycode), lower case, no trailing dot. */
+  readonly domain: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** RFC 5321 4.5.3.1: 64 octets local part, 254 octets for a usable path. */
+const MAX_LOCAL_OCTETS = 64;
+const MAX_ADDRESS_OCTETS = 254;
+const MAX_DOMAIN_OCTETS = 253;
+
+// C0 and C1 controls, DEL, and the line/paragraph separators: never valid in
+// an address, and dangerous in logs and headers.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Dot-atom (RFC 5322 3.2.3) with UTF-8 allowed (RFC 6531 atext extension).
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+)*$/u;
+// Quoted string: printable ASCII and UTF-8, backslash escapes.
+const QUOTED = /^"(?:[^"\\\u0000-\u001f\u007f]|\\[\u0020-\u007e])*"$/u;
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Normalise a mail domain to the form the catalog indexes: ASCII (punycode,
+ * UTS #46 via WHATWG URL), lower case, without a trailing dot. Returns null
+ * for anything that is not a host name with at least two labels.
+ */
+export function normalizeDomain(raw: string): string | null {
+  if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw)) return null;
+  const trimmed = raw.endsWith('.') ? raw.slice(0, -1) : raw;
+  // domainToASCII accepts IP addresses and bracketed IPv6; mail domains here are names.
+  if (trimmed.includes('[') || trimmed.includes(':') || trimmed.includes('%')) return null;
+  const ascii = domainToASCII(trimmed);
+  if (ascii === '' || ascii.length > MAX_DOMAIN_OCTETS) return null;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return null;
+  // A numeric last label means an IPv4 address, not a domain.
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
+  return ascii;
+}
+
+/** The Unicode form of an ASCII domain, for people (setup page). */
+export function displayDomain(asciiDomain: string): string {
+  return domainToUnicode(asciiDomain) || asciiDomain;
+}
+
+/**
+ * Parse an e-mail address as clients send it (`emailaddress=`, Autodiscover
+ * `EMailAddress`). The reason on failure is one line meant for a person.
+ */
+export function parseAddress(raw: string): ParseResult<Mailbox> {
+  if (raw.length === 0) return { ok: false, reason: 'the e-mail address is empty' };
+  if (CONTROL.test(raw)) return { ok: false, reason: 'the e-mail address contains control characters' };
+  // Cheap bound before any pattern runs; the exact octet limit is checked below.
+  if (raw.length > 4 * MAX_ADDRESS_OCTETS) {
+    return { ok: false, reason: `the e-mail address is longer than ${MAX_ADDRESS_OCTETS} octets` };
+  }
+  const at = raw.lastIndexOf('@');
+  if (at < 0) return { ok: false, reason: 'the e-mail address has no @' };
+  const localPart = raw.slice(0, at);
+  const rawDomain = raw.slice(at + 1);
+  if (localPart.length === 0) return { ok: false, reason: 'the e-mail address has nothing before the @' };
+  if (rawDomain.length === 0) return { ok: false, reason: 'the e-mail address has nothing after the @' };
+  if (!localPart.startsWith('"') && localPart.includes('@')) {
+    return { ok: false, reason: 'the e-mail address has more than one @' };
+  }
+  if (!DOT_ATOM.test(localPart) && !QUOTED.test(localPart)) {
+    return { ok: false, reason: 'the part before the @ is not a valid mailbox name' };
+  }
+  if (Buffer.byteLength(localPart, 'utf8') > MAX_LOCAL_OCTETS) {
+    return { ok: false, reason: `the part before the @ is longer than ${MAX_LOCAL_OCTETS} octets` };
+  }
+  const domain = normalizeDomain(rawDomain);
+  if (domain === null) return { ok: false, reason: 'the part after the @ is not a valid domain name' };
+  const address = `${localPart}@${domain}`;
+  if (Buffer.byteLength(address, 'utf8') > MAX_ADDRESS_OCTETS) {
+    return { ok: false, reason: `the e-mail address is longer than ${MAX_ADDRESS_OCTETS} octets` };
+  }
+  return { ok: true, value: { address, localPart, domain } };
+}
+
+/** The placeholders of Thunderbird's config-v1.1 that we accept in templates. */
+export const PLACEHOLDERS = ['%EMAILADDRESS%', '%EMAILLOCALPART%', '%EMAILDOMAIN%'] as const;
+const PLACEHOLDER = /%EMAILADDRESS%|%EMAILLOCALPART%|%EMAILDOMAIN%/g;
+
+/** Fill a user-name (or host) template for a mailbox. */
+export function fillTemplate(template: string, mailbox: Mailbox): string {
+  return template.replace(PLACEHOLDER, (name) =>
+    name === '%EMAILADDRESS%' ? mailbox.address : name === '%EMAILLOCALPART%' ? mailbox.localPart : mailbox.domain,
+  );
+}
+
+/** Fill only %EMAILDOMAIN% (host names depend on the domain, never on the user). */
+export function fillDomain(template: string, domain: string): string {
+  return template.replaceAll('%EMAILDOMAIN%', domain);
+}

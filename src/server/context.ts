@@ -1,0 +1,29 @@
+/**
+ * What the routes share: the current catalog (swapped whole on reload), the
+ * signer, and deployment settings. Routes read it per request and keep
+ * nothing of their own.
+ */
+import type { Catalog } from '../catalog/catalog.js';
+import type { SignerSource } from '../formats/signing.js';
+
+export interface ServerContext {
+  /** The catalog in service now; a reload replaces it in one step. */
+  catalog(): Catalog;
+  /** Reverse-DNS prefix of Apple profile identifiers. */
+  readonly identifierPrefix: string;
+  /** e.g. https://autoconfig.example.com; when unset, derived from the request's Host. */
+  readonly publicBaseUrl?: string;
+  readonly signer?: SignerSource;
+}
+
+/** What a request served, for the one log line per request (never the address). */
+export interface Served {
+  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'ops';
+  domain?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    served: Served | null;
+  }
+}
