@@ -1,0 +1,69 @@
+/** Start the real application on a real loopback port for a test. */
+import type { Test } from 'tap';
+import { buildCatalog, loadCatalog, type Catalog, type SourceFile } from '../../src/catalog/catalog.js';
+import type { SignerSource } from '../../src/formats/signing.js';
+import { BUNDLED_PROVIDERS_DIR } from '../../src/paths.js';
+import { buildApp } from '../../src/server/app.js';
+
+export interface Running {
+  readonly url: string;
+  readonly port: number;
+  readonly catalog: Catalog;
+}
+
+export interface StartOptions {
+  readonly sources?: readonly SourceFile[];
+  readonly paths?: readonly string[];
+  readonly signer?: SignerSource;
+  readonly publicBaseUrl?: string;
+}
+
+export const IDENTIFIER_PREFIX = 'org.example.autoconfig-test';
+
+export async function startServer(t: Test, options: StartOptions = {}): Promise<Running> {
+  const catalog = options.sources ? buildCatalog(options.sources) : await loadCatalog(options.paths ?? [BUNDLED_PROVIDERS_DIR]);
+  const app = await buildApp({
+    catalog: () => catalog,
+    identifierPrefix: IDENTIFIER_PREFIX,
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.publicBaseUrl ? { publicBaseUrl: options.publicBaseUrl } : {}),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, port, catalog };
+}
+
+/** GET/POST with an explicit Host header (fetch forbids setting Host). */
+export async function request(
+  url: string,
+  options: { method?: string; host?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer; text: string }> {
+  const { request: httpRequest } = await import('node:http');
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: options.method ?? 'GET',
+        headers: { ...(options.host !== undefined ? { host: options.host } : {}), ...options.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers, body, text: body.toString('utf8') });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
