@@ -159,7 +159,13 @@ export function parseOutlookRequest(body: string): AutodiscoverRequest {
   if (namespace === undefined || !sameNamespace(namespace, REQUEST_NS_PATH)) {
     return invalid('the request is not in the Outlook Autodiscover request namespace');
   }
-  const parsed: unknown = parser.parse(body);
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(body);
+  } catch {
+    // fast-xml-parser refuses names such as __proto__ (prototype pollution).
+    return invalid('the request uses element names that are not allowed');
+  }
   const request = child(child(parsed, 'Autodiscover'), 'Request');
   if (request === undefined) return invalid('the request has no Autodiscover/Request element');
   const schema = text(child(request, 'AcceptableResponseSchema'));
@@ -167,9 +173,33 @@ export function parseOutlookRequest(body: string): AutodiscoverRequest {
     return { ok: false, error: 'providerUnavailable', reason: 'only the Outlook 2006a response schema is served (no ActiveSync)' };
   }
   // [MS-OXDSCLI] 3.2.5: when both are present, LegacyDN wins.
-  const address = text(child(request, 'LegacyDN')) ?? text(child(request, 'EMailAddress'));
-  if (address === undefined || address === '') return invalid('the request has no EMailAddress');
+  const raw = text(child(request, 'LegacyDN')) ?? text(child(request, 'EMailAddress'));
+  if (raw === undefined || raw === '') return invalid('the request has no EMailAddress');
+  const address = decodeReferences(raw);
+  if (address === undefined) return invalid('the EMailAddress has a character reference that is not allowed');
   return { ok: true, address };
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * Entity processing is off in the parser (no expansion attacks), so the five
+ * predefined entities and character references in the one value we read are
+ * decoded here; the body is at most a few KiB, so this is bounded.
+ */
+function decodeReferences(value: string): string | undefined {
+  let failed = false;
+  const decoded = value.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-z]+);/g, (whole, name: string) => {
+    if (name.startsWith('#')) {
+      const code = name[1] === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+      if (code > 0x10ffff || code < 0x20) failed = true;
+      return failed ? whole : String.fromCodePoint(code);
+    }
+    const character = PREDEFINED[name];
+    if (character === undefined) failed = true;
+    return character ?? whole;
+  });
+  return failed ? undefined : decoded;
 }
 
 function sameNamespace(value: string, pathPart: string): boolean {
