@@ -1,0 +1,60 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { createSigner, SignerSource } from '../src/formats/signing.js';
+import { makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
+import { request, startServer } from './helpers/server.js';
+import { validateProfile } from './helpers/apple-validator.js';
+
+for (const kind of ['rsa', 'p256'] as KeyKind[]) {
+  t.test(`${kind}: signed profiles verify with openssl and carry the unsigned bytes`, async (t) => {
+    const pki = makePki(kind);
+    const signer = new SignerSource({ keyFile: pki.keyFile, certFile: pki.chainFile });
+    const { url: signedUrl } = await startServer(t, { signer });
+    const { url: plainUrl } = await startServer(t);
+    for (const query of ['emailaddress=alice%40example.com&name=J%C3%BCrgen%20%26%20Ren%C3%A9e', `emailaddress=${encodeURIComponent('kunde@bücher.example')}`]) {
+      const signed = await request(`${signedUrl}/mobileconfig?${query}`);
+      const unsigned = await request(`${plainUrl}/mobileconfig?${query}`);
+      t.equal(signed.status, 200);
+      t.equal(signed.headers['content-type'], 'application/x-apple-aspen-config');
+      t.equal(signed.body[0], 0x30, 'DER (a SEQUENCE), not XML');
+      const content = opensslVerify(pki, signed.body, `${kind}-${query.length}`);
+      t.ok(content.equals(unsigned.body), 'the embedded content equals the unsigned profile byte for byte');
+      t.same(validateProfile(content.toString('utf8')).errors, []);
+      const tampered = Buffer.from(signed.body);
+      const at = tampered.indexOf(Buffer.from('PayloadDisplayName'));
+      tampered[at] ^= 0x01;
+      t.throws(() => opensslVerify(pki, tampered, `${kind}-tampered`), 'a flipped byte fails verification');
+    }
+    // The full chain is inside: verification with only the root as trust anchor passed above.
+  });
+}
+
+t.test('a key that does not belong to the certificate is refused', async (t) => {
+  const a = makePki('rsa');
+  const b = makePki('rsa');
+  await t.rejects(createSigner(a.keyPem, b.chainPem), /does not belong to the first certificate/);
+  await t.rejects(createSigner('not a key', a.chainPem), /no readable PEM private key/);
+  await t.rejects(createSigner(a.keyPem, 'no certificate'), /no PEM certificate/);
+});
+
+t.test('renewed certificate files are picked up without a restart', async (t) => {
+  const first = makePki('rsa', 30);
+  const second = makePki('p256', 60);
+  const keyFile = join(first.dir, 'live.key');
+  const certFile = join(first.dir, 'live.pem');
+  copyFileSync(first.keyFile, keyFile);
+  copyFileSync(first.chainFile, certFile);
+  const source = new SignerSource({ keyFile, certFile }, 0);
+  const before = await source.current();
+  t.ok(before);
+  writeFileSync(keyFile, second.keyPem);
+  writeFileSync(certFile, second.chainPem);
+  const after = await source.current();
+  t.not(after!.fingerprint, before!.fingerprint, 'a new signer');
+  t.ok(after!.notAfter > before!.notAfter);
+  writeFileSync(certFile, 'broken');
+  const kept = await source.current();
+  t.equal(kept!.fingerprint, after!.fingerprint, 'a broken renewal keeps the last good signer');
+  t.match(source.lastError, /no PEM certificate/);
+});
