@@ -71,8 +71,10 @@ function buildDocument(provider: Provider, domain: string): PreparedDocument {
     port: s.port,
     socketType: SOCKET_TYPE[s.socketType],
     authentication: s.authentication.map((a) => AUTHENTICATION[a]),
-    // Not derivable: an empty <username/> is accepted by both Thunderbirds,
-    // which then ask the user (a missing element is not: Android rejects it).
+    // Not derivable: config-v1.1 has no way to say "ask". An empty element
+    // keeps Thunderbird for Android working (a missing one makes it reject the
+    // whole document) and leaves the field empty there; Thunderbird desktop's
+    // JXON reads an empty element as "true", which the user must correct.
     username: s.username === null ? '' : holes.mark(s.username),
     ...(s.protocol === 'pop3' && provider.pop3 ? { pop3: pop3Options(provider) } : {}),
   });
@@ -109,11 +111,12 @@ function pop3Options(provider: Provider): Record<string, unknown> {
 }
 
 /**
- * Thunderbird's JXON turns text that looks like a number or a boolean into
- * one ("00123" → 123), so a filled-in user name like that would arrive
- * altered. Send the template instead; Thunderbird fills it in itself.
+ * Thunderbird's JXON (mailnews/base/src/JXON.sys.mjs, parseText) turns text
+ * that looks like a boolean, a number or a date into one ("00123" → 123), so
+ * a filled-in user name like that would arrive altered. Send the template
+ * instead; Thunderbird fills it in itself when it creates the account.
  */
 function keepJxonSafe(template: string, filled: string): string {
-  const looksTyped = /^(?:true|false)$/i.test(filled) || (filled.trim() !== '' && Number.isFinite(Number(filled)));
+  const looksTyped = /^(?:true|false)$/i.test(filled) || Number.isFinite(Number(filled)) || Number.isFinite(Date.parse(filled));
   return looksTyped ? template : filled;
 }

@@ -1,0 +1,84 @@
+/** The real CLI as a child process: exit codes and output. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { ISPDB_DIR } from './helpers/shared.js';
+
+const run = promisify(execFile);
+const BIN = join(PROJECT_ROOT, 'dist', 'src', 'bin', 'mail-autoconfig.js');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 32 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+t.before(async () => {
+  // The CLI runs from the build, as installed; build it once for this file.
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
+});
+
+t.test('--help on every command, exit 2 on usage errors', async (t) => {
+  for (const command of ['serve', 'validate', 'render', 'import']) {
+    const help = await cli(command, '--help');
+    t.equal(help.code, 0, `${command} --help`);
+    t.match(help.stdout, `Usage: mail-autoconfig ${command}`);
+  }
+  t.equal((await cli()).code, 2);
+  t.equal((await cli('frobnicate')).code, 2);
+  t.equal((await cli('render', 'thunderbird')).code, 2);
+  t.equal((await cli('render', 'carrier-pigeon', 'a@example.com')).code, 2);
+  t.equal((await cli('validate', '--no-such-flag')).code, 2);
+});
+
+t.test('validate: file:line:column problems, a summary, exit 1 on errors; --json', async (t) => {
+  const ok = await cli('validate');
+  t.equal(ok.code, 0);
+  t.match(ok.stdout, '2 of 2 provider file(s) valid, 4 domain(s), 0 error(s)');
+  const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+  writeFileSync(join(dir, 'broken.yaml'), 'id: broken\nname: Broken\ndomains: [broken.example]\nincoming:\n  - { type: imap, host: imap.broken.example, socketType: TLS }\noutgoing:\n  - { host: smtp.broken.example }\n');
+  const bad = await cli('validate', dir);
+  t.equal(bad.code, 1);
+  t.match(bad.stdout, `${join(dir, 'broken.yaml')}:5:58: error: socketType: "TLS" is not one of ssl, starttls, plain`);
+  const json = await cli('validate', '--json', dir);
+  t.equal(json.code, 1);
+  t.match(JSON.parse(json.stdout), { valid: false, problems: [{ line: 5, column: 58, severity: 'error' }] });
+});
+
+t.test('render prints what the server answers', async (t) => {
+  const tb = await cli('render', 'thunderbird', 'alice@example.com');
+  t.equal(tb.code, 0);
+  t.match(tb.stdout, '<username>alice@example.com</username>');
+  const outlook = await cli('render', 'outlook', 'alice@example.com', '--headers');
+  t.match(outlook.stdout, '<Encryption>TLS</Encryption>');
+  t.match(outlook.stderr, 'content-type: application/xml; charset=utf-8');
+  const apple = await cli('render', 'apple', 'alice@example.com');
+  t.match(apple.stdout, '<string>com.apple.mail.managed</string>');
+  const unknown = await cli('render', 'thunderbird', 'alice@unknown.example');
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, '404: no mail provider is configured here for unknown.example');
+});
+
+t.test('import: the whole ISPDB, then validate it; no overwrite without --force', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'import-'));
+  const first = await cli('import', ISPDB_DIR, '--out', out);
+  t.equal(first.code, 0, first.stderr.slice(0, 500));
+  t.match(first.stdout, `imported 163 of 163 file(s) into ${out}`);
+  t.match(first.stdout, /office365\.com\.xml: not carried over: incomingServer\[3\] type=ews/);
+  t.match(first.stderr, '… 160/163 files', 'progress on large inputs');
+  t.equal(readdirSync(out).length, 163);
+  const validated = await cli('validate', out);
+  t.equal(validated.code, 0, 'the imported catalog is valid');
+  const again = await cli('import', join(ISPDB_DIR, 'web.de.xml'), '--out', out);
+  t.equal(again.code, 1);
+  t.match(again.stderr, 'exists; not overwritten (use --force)');
+  t.equal((await cli('import', join(ISPDB_DIR, 'web.de.xml'), '--out', out, '--force')).code, 0);
+});

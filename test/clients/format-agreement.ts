@@ -1,0 +1,117 @@
+/**
+ * Rules of clients that cannot run here, as executable checks, and the
+ * agreement of the three formats, over the bundled providers and the whole
+ * imported ISPDB corpus.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import * as plist from 'plist';
+import { buildCatalog, loadCatalog } from '../../src/catalog/catalog.js';
+import type { Provider } from '../../src/catalog/model.js';
+import { chooseAppleServers, renderApple } from '../../src/formats/apple.js';
+import { outlookServers, renderOutlook } from '../../src/formats/outlook.js';
+import { renderThunderbird } from '../../src/formats/thunderbird.js';
+import { importConfigV11 } from '../../src/importer/ispdb.js';
+import { parseAddress, normalizeDomain } from '../../src/mailbox.js';
+import { BUNDLED_PROVIDERS_DIR } from '../../src/paths.js';
+import { ISPDB_DIR } from '../helpers/shared.js';
+import { parseXml } from '../helpers/xml.js';
+
+async function allProviders(): Promise<Provider[]> {
+  const bundled = await loadCatalog([BUNDLED_PROVIDERS_DIR]);
+  const taken = new Set<string>();
+  const sources = readdirSync(ISPDB_DIR).filter((f) => f.endsWith('.xml')).sort().flatMap((file) => {
+    const result = importConfigV11(readFileSync(join(ISPDB_DIR, file), 'utf8'), file, taken);
+    if (!result.id || !result.yaml) return [];
+    taken.add(result.id);
+    return [{ file: `${result.id}.yaml`, text: result.yaml }];
+  });
+  return [...bundled.providers, ...buildCatalog(sources).providers];
+}
+
+const providers = await allProviders();
+
+/**
+ * Thunderbird for Android's parser (RealAutoconfigParser.kt, research notes
+ * thunderbird.md §3): it reads imap and smtp entries only, rejects the whole
+ * document for a plain or unknown socketType, a bad host or port, a missing
+ * username, or no usable authentication, and uses the first entry of each.
+ */
+function androidVerdict(xml: string): string[] {
+  const problems: string[] = [];
+  const provider = parseXml(xml).clientConfig.emailProvider;
+  if (normalizeDomain(String(provider['@id'])) === null) problems.push('emailProvider id is not a host name');
+  if (!provider.domain?.length) problems.push('no <domain>');
+  const imap = (provider.incomingServer ?? []).filter((s: any) => s['@type'] === 'imap');
+  const smtp = (provider.outgoingServer ?? []).filter((s: any) => s['@type'] === 'smtp');
+  if (imap.length === 0) problems.push('no IMAP server (Android supports IMAP only)');
+  if (smtp.length === 0) problems.push('no SMTP server');
+  for (const s of [...imap, ...smtp]) {
+    if (!['SSL', 'STARTTLS'].includes(s.socketType)) problems.push(`socketType ${s.socketType} rejects the whole document`);
+    if (!/^[0-9]+$/.test(String(s.port)) || Number(s.port) > 65535) problems.push('bad port');
+    if (typeof s.hostname !== 'string' || normalizeDomain(s.hostname) === null) problems.push('bad hostname');
+    if (s.username === undefined) problems.push('missing username');
+    if (!s.authentication.some((a: string) => ['OAuth2', 'password-cleartext', 'password-encrypted'].includes(a))) problems.push('no usable authentication');
+  }
+  return problems;
+}
+
+t.test('Thunderbird for Android accepts every document whose provider allows it', async (t) => {
+  let accepted = 0;
+  const named: string[] = [];
+  for (const provider of providers) {
+    const domain = provider.domains[0]!;
+    const problems = androidVerdict(renderThunderbird(provider, domain).toString());
+    const hasImap = provider.incoming.some((s) => s.protocol === 'imap');
+    const ntlmOnly = [...provider.incoming, ...provider.outgoing].some((s) => s.authentication.every((a) => a === 'ntlm' || a === 'gssapi'));
+    if (provider.allowInsecureTransport || !hasImap || ntlmOnly) {
+      // The documented cases: plain servers (the provider opted in), POP3-only
+      // providers and NTLM-only servers cannot work on Android.
+      named.push(`${provider.id}: ${problems.join('; ') || 'accepted'}`);
+      continue;
+    }
+    t.same(problems, [], `${provider.id}: accepted by Thunderbird for Android's rules`);
+    accepted++;
+  }
+  t.comment(`${accepted} providers accepted; ${named.length} named cases Android cannot use:\n  ${named.join('\n  ')}`);
+});
+
+t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS modes', async (t) => {
+  const tls = (socketType: string) => (socketType === 'SSL' || socketType === 'ssl' ? 'implicit' : socketType === 'STARTTLS' || socketType === 'starttls' ? 'starttls' : 'none');
+  let appleRefused = 0;
+  let outlookReduced = 0;
+  for (const provider of providers) {
+    const parsed = parseAddress(`someone@${provider.domains[0]}`);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const mailbox = parsed.value;
+    const tb = parseXml(renderThunderbird(provider, mailbox.domain, mailbox).toString()).clientConfig.emailProvider;
+    const tbServers = [...tb.incomingServer, ...tb.outgoingServer].map((s: any) => `${s['@type']} ${s.hostname}:${s.port} ${tls(s.socketType)}`);
+
+    // Outlook: the same servers, in the same order, minus those it cannot use (OAuth2/CRAM-MD5 only).
+    const usable = outlookServers(provider);
+    if (usable.length < provider.incoming.length + provider.outgoing.length) outlookReduced++;
+    if (usable.length > 0) {
+      const account = parseXml(renderOutlook(provider, mailbox.domain, mailbox).toString()).Autodiscover.Response.Account;
+      const outlook = account.Protocol.map((p: any) => `${p.Type.toLowerCase()} ${p.Server}:${p.Port} ${p.Encryption === 'SSL' && p.SSL === 'on' ? 'implicit' : p.Encryption === 'TLS' && p.SSL === 'off' ? 'starttls' : 'none'}`);
+      const expected = usable.map((s) => `${s.protocol} ${s.host.replaceAll('%EMAILDOMAIN%', mailbox.domain)}:${s.port} ${tls(s.socketType)}`);
+      t.same(outlook, expected, `${provider.id}: Outlook`);
+      t.ok(outlook.every((entry: string) => tbServers.includes(entry)), `${provider.id}: every Outlook server is in the Thunderbird document`);
+    }
+
+    // Apple: one incoming and one outgoing server, each one of the Thunderbird document's.
+    const choice = chooseAppleServers(provider);
+    if (!choice.ok) {
+      appleRefused++;
+      t.ok(provider.incoming.every((s) => s.authentication.every((a) => a === 'oauth2' || a === 'gssapi')) || provider.outgoing.every((s) => s.authentication.every((a) => a === 'oauth2' || a === 'gssapi')), `${provider.id}: no profile only when a direction is OAuth2/GSSAPI-only`);
+      continue;
+    }
+    const profile = (plist.parse(renderApple(provider, mailbox, choice.servers, { identifierPrefix: 'org.example.test' }).toString()) as any).PayloadContent[0];
+    const appleIncoming = `${profile.EmailAccountType === 'EmailTypeIMAP' ? 'imap' : 'pop3'} ${profile.IncomingMailServerHostName}:${profile.IncomingMailServerPortNumber}`;
+    const appleOutgoing = `smtp ${profile.OutgoingMailServerHostName}:${profile.OutgoingMailServerPortNumber}`;
+    const inTb = (entry: string, useSsl: boolean) => tbServers.some((s) => s.startsWith(`${entry} `) && (s.endsWith(' none') ? !useSsl : useSsl));
+    t.ok(inTb(appleIncoming, profile.IncomingMailServerUseSSL), `${provider.id}: Apple incoming ${appleIncoming} is a Thunderbird server with the same TLS`);
+    t.ok(inTb(appleOutgoing, profile.OutgoingMailServerUseSSL), `${provider.id}: Apple outgoing ${appleOutgoing} is a Thunderbird server with the same TLS`);
+  }
+  t.comment(`${providers.length} providers; Apple profile refused (OAuth2 only) for ${appleRefused}; Outlook left out servers it cannot use for ${outlookReduced}`);
+});
