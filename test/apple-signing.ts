@@ -23,7 +23,7 @@ for (const kind of ['rsa', 'p256'] as KeyKind[]) {
       t.same(validateProfile(content.toString('utf8')).errors, []);
       const tampered = Buffer.from(signed.body);
       const at = tampered.indexOf(Buffer.from('PayloadDisplayName'));
-      tampered[at] ^= 0x01;
+      tampered[at] = tampered[at]! ^ 0x01;
       t.throws(() => opensslVerify(pki, tampered, `${kind}-tampered`), 'a flipped byte fails verification');
     }
     // The full chain is inside: verification with only the root as trust anchor passed above.

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Provider, Server } from '../../src/catalog/model.js';
 import { fillTemplate, parseAddress, type Mailbox } from '../../src/mailbox.js';
 import { outlookServers } from '../../src/formats/outlook.js';
@@ -175,7 +175,7 @@ function knownDivergence(path: 'autoconfig' | 'exchange', server: Server): strin
 }
 
 /** Our answers, made wrong on purpose (content type, socket type). */
-async function startBrokenUpstream(t: Parameters<Parameters<typeof t.test>[1]>[0], upstream: string): Promise<string> {
+async function startBrokenUpstream(t: Test, upstream: string): Promise<string> {
   const server = createServer(async (req, res) => {
     const [, kind, ...rest] = (req.url ?? '').split('/');
     const answer = await request(`${upstream}/${rest.join('/')}`);

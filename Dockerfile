@@ -1,0 +1,24 @@
+# Build: compile TypeScript with dev dependencies.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY providers ./providers
+COPY templates ./templates
+RUN npm ci --ignore-scripts && npm run build
+
+# Run: production dependencies only, non-root, read-only friendly.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 MAIL_AUTOCONFIG_PROVIDERS=/providers
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY providers ./providers
+COPY providers /providers
+COPY templates ./templates
+USER node
+EXPOSE 8080
+VOLUME ["/providers"]
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/bin/mail-autoconfig.js", "serve"]
