@@ -2,7 +2,7 @@
  * Mailboxes: parsing and normalising an e-mail address (IDN domains, limits),
  * and filling the user-name templates of a provider for one mailbox.
  */
-import { domainToASCII, domainToUnicode } from 'node:url';
+import { domainToASCII } from 'node:url';
 
 export interface Mailbox {
   /** The address as used in output: local part as given, ASCII domain. */
@@ -45,11 +45,6 @@ export function normalizeDomain(raw: string): string | null {
   // A numeric last label means an IPv4 address, not a domain.
   if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
   return ascii;
-}
-
-/** The Unicode form of an ASCII domain, for people (setup page). */
-export function displayDomain(asciiDomain: string): string {
-  return domainToUnicode(asciiDomain) || asciiDomain;
 }
 
 /**

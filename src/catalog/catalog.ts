@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadProvider } from './load.js';
 import type { Provider } from './model.js';
-import { hasErrors, type Problem } from './problems.js';
+import type { Problem } from './problems.js';
 
 export class Catalog {
   private readonly domainIndex: ReadonlyMap<string, Provider>;
@@ -30,16 +30,8 @@ export class Catalog {
     return this.domainIndex.get(domain);
   }
 
-  byId(id: string): Provider | undefined {
-    return this.providers.find((p) => p.id === id);
-  }
-
   get domainCount(): number {
     return this.domainIndex.size;
-  }
-
-  domains(): IterableIterator<string> {
-    return this.domainIndex.keys();
   }
 }
 
@@ -136,5 +128,3 @@ export function summarize(catalog: Catalog): string {
     catalog.rejectedFiles.length ? `; skipped: ${catalog.rejectedFiles.map((f) => basename(f)).join(', ')}` : ''
   }`;
 }
-
-export { hasErrors };

@@ -25,8 +25,6 @@ import type { Problem } from './problems.js';
 import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
 
 export const SCHEMA_PATH = join(BUNDLED_PROVIDERS_DIR, 'provider.schema.json');
-/** The schema file name editors reference with `# yaml-language-server: $schema=`. */
-export const SCHEMA_FILE_NAME = 'provider.schema.json';
 
 let validator: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {

@@ -98,8 +98,3 @@ export function defaultPort(protocol: Protocol, socketType: SocketType): number 
       return socketType === 'ssl' ? 465 : socketType === 'starttls' ? 587 : 25;
   }
 }
-
-/** Methods that send the user's password (in some form) to the server. */
-export function sendsPassword(method: Authentication): boolean {
-  return method === 'password-cleartext' || method === 'password-encrypted' || method === 'ntlm';
-}

@@ -22,7 +22,6 @@ import { HoleMarkers, PreparedDocument, XML_DECLARATION, xmlBuilder } from './pr
 export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
 export const RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006';
 export const OUTLOOK_RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
-export const MOBILESYNC_RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006';
 const REQUEST_NS_PATH = '//schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
 const OUTLOOK_RESPONSE_NS_PATH = '//schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
 

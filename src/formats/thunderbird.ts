@@ -32,14 +32,6 @@ const AUTHENTICATION: Record<Authentication, string> = {
   none: 'none',
 };
 
-export function socketTypeName(socketType: SocketType): string {
-  return SOCKET_TYPE[socketType];
-}
-
-export function authenticationName(method: Authentication): string {
-  return AUTHENTICATION[method];
-}
-
 /** Prepared documents per provider object (a reload makes new objects) and domain. */
 const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
 
