@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import t from 'tap';
 import { parseXml, thunderbirdServers } from './helpers/xml.js';
 import { request, startServer } from './helpers/server.js';
@@ -100,6 +101,9 @@ t.test('IDN: Unicode and punycode spellings find the same provider', async (t) =
     t.equal(response.status, 200, address);
     t.equal(thunderbirdServers(response.text).provider['@id'], 'xn--bcher-kva.example');
   }
+  // Node's HTTP parser refuses raw non-ASCII bytes in the request line: one clear line, not JSON.
+  const raw = await rawGet(new URL(url).port, '/mail/config-v1.1.xml?emailaddress=kunde@bücher.example');
+  t.match(raw, /^HTTP\/1\.1 400 [^]*\r\n\r\nthe request is not valid HTTP \(non-ASCII characters in a URL must be percent-encoded\)\n$/, 'raw UTF-8 in the URL: 400 with a reason');
   const byHost = await request(`${url}/mail/config-v1.1.xml`, { host: 'autoconfig.xn--bcher-kva.example' });
   t.equal(byHost.status, 200);
 });
@@ -143,3 +147,16 @@ t.test('bad input gets a one-line 4xx reason, never a 500', async (t) => {
     t.notMatch(response.text, /at .*\.(ts|js):\d+/, 'no stack trace');
   }
 });
+
+/** A request line with raw UTF-8 bytes, as curl sends it (node:http would refuse to). */
+function rawGet(port: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.end(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`, 'utf8'));
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}

@@ -24,6 +24,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: false, maxParamLength: 300 },
     // Whole requests are small; keep the default limits tight.
     bodyLimit: 64 * 1024,
+    clientErrorHandler: rejectUnparsable,
     requestTimeout: 10_000,
     connectionTimeout: 10_000,
     keepAliveTimeout: 5_000,
@@ -63,6 +64,22 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(appleRoutes(context));
   await app.register(opsRoutes(context));
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser refuses (malformed request lines, raw non-ASCII
+ * bytes in the URL, oversized headers) get one plain-text line, not JSON.
+ */
+function rejectUnparsable(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (!socket.writable) return;
+  const [status, reason] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'the request took too long']
+        : ['400 Bad Request', 'the request is not valid HTTP (non-ASCII characters in a URL must be percent-encoded)'];
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function oneLine(text: string): string {

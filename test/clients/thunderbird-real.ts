@@ -153,7 +153,9 @@ async function main(): Promise<void> {
 
   t.test('summary', async (t) => {
     // The line CI and people read: how many lookups matched the YAML.
-    t.comment(`Thunderbird lookups: ${lookups.length}, matched the provider YAML: ${matched} (known divergences are todo)`);
+    const line = `Thunderbird lookups: ${lookups.length}, matched the provider YAML: ${matched} (known divergences are todo)`;
+    t.comment(line);
+    process.stderr.write(`${line}\n`);
     t.equal(matched, lookups.length, 'every lookup matched');
   });
 }
