@@ -2,7 +2,8 @@
  * serve: load the catalog, start the HTTP server, reload on SIGHUP, stop
  * gracefully on SIGTERM/SIGINT.
  */
-import { loadCatalog, summarize, type Catalog } from '../catalog/catalog.js';
+import { summarize, type Catalog } from '../catalog/catalog.js';
+import { CatalogStore } from '../catalog/store.js';
 import { formatProblem } from '../catalog/problems.js';
 import { SignerSource } from '../formats/signing.js';
 import { buildApp } from '../server/app.js';
@@ -12,7 +13,8 @@ import type { Settings } from './options.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(settings: Settings): Promise<void> {
-  let catalog = await loadCatalog(settings.providers);
+  const store = await CatalogStore.open(settings.providers);
+  const catalog = store.current();
   if (catalog.providers.length === 0) {
     for (const problem of catalog.problems) console.error(formatProblem(problem));
     throw new Error(
@@ -24,7 +26,8 @@ export async function serve(settings: Settings): Promise<void> {
   const signer = settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
   const app = await buildApp(
     {
-      catalog: () => catalog,
+      catalog: () => store.current(),
+      store,
       identifierPrefix: settings.identifierPrefix,
       ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
       ...(signer ? { signer } : {}),
@@ -45,19 +48,12 @@ export async function serve(settings: Settings): Promise<void> {
     log.info('no signing certificate configured: Apple profiles are served unsigned');
   }
 
-  process.on('SIGHUP', () => {
-    loadCatalog(settings.providers).then(
-      (next) => {
-        if (next.providers.length === 0) {
-          report(next, 'reload refused (no valid provider), keeping the catalog in service');
-          return;
-        }
-        catalog = next;
-        report(next, 'catalog reloaded');
-      },
-      (error: unknown) => log.error({ error: String(error) }, 'reload failed, keeping the catalog in service'),
-    );
-  });
+  store.onReload = (outcome) => {
+    if (outcome.error) log.error({ error: outcome.error }, 'reload failed; the catalog in service stays');
+    report(outcome.catalog, outcome.staleFiles.length ? `catalog reloaded, ${outcome.staleFiles.length} broken file(s) kept at their last good version` : 'catalog reloaded');
+  };
+  await store.watch();
+  process.on('SIGHUP', () => void store.reload());
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -69,6 +65,7 @@ export async function serve(settings: Settings): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
+    store.close();
     app.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -4,11 +4,14 @@
  * nothing of their own.
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { SignerSource } from '../formats/signing.js';
 
 export interface ServerContext {
   /** The catalog in service now; a reload replaces it in one step. */
   catalog(): Catalog;
+  /** Reload bookkeeping, when the catalog comes from files that can change. */
+  readonly store?: CatalogStore;
   /** Reverse-DNS prefix of Apple profile identifiers. */
   readonly identifierPrefix: string;
   /** e.g. https://autoconfig.example.com; when unset, derived from the request's Host. */

@@ -1,6 +1,7 @@
 /** Start the real application on a real loopback port for a test. */
 import type { Test } from 'tap';
 import { buildCatalog, loadCatalog, type Catalog, type SourceFile } from '../../src/catalog/catalog.js';
+import type { CatalogStore } from '../../src/catalog/store.js';
 import type { SignerSource } from '../../src/formats/signing.js';
 import { BUNDLED_PROVIDERS_DIR } from '../../src/paths.js';
 import { buildApp } from '../../src/server/app.js';
@@ -12,6 +13,7 @@ export interface Running {
 }
 
 export interface StartOptions {
+  readonly store?: CatalogStore;
   readonly sources?: readonly SourceFile[];
   readonly paths?: readonly string[];
   readonly signer?: SignerSource;
@@ -21,9 +23,11 @@ export interface StartOptions {
 export const IDENTIFIER_PREFIX = 'org.example.autoconfig-test';
 
 export async function startServer(t: Test, options: StartOptions = {}): Promise<Running> {
-  const catalog = options.sources ? buildCatalog(options.sources) : await loadCatalog(options.paths ?? [BUNDLED_PROVIDERS_DIR]);
+  const store = options.store;
+  const catalog = store ? store.current() : options.sources ? buildCatalog(options.sources) : await loadCatalog(options.paths ?? [BUNDLED_PROVIDERS_DIR]);
   const app = await buildApp({
-    catalog: () => catalog,
+    catalog: store ? () => store.current() : () => catalog,
+    ...(store ? { store } : {}),
     identifierPrefix: IDENTIFIER_PREFIX,
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.publicBaseUrl ? { publicBaseUrl: options.publicBaseUrl } : {}),

@@ -26,6 +26,9 @@ export function opsRoutes(context: ServerContext) {
         warnings.push(`the signing certificate expires ${signer.notAfter.toISOString()}`);
       }
       if (context.signer?.lastError) warnings.push(`signing certificate: ${context.signer.lastError}`);
+      const reload = context.store?.lastReload;
+      if (reload?.error) warnings.push(reload.error);
+      if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
       const ready = catalog.providers.length > 0;
       return reply
         .code(ready ? 200 : 503)
@@ -38,7 +41,11 @@ export function opsRoutes(context: ServerContext) {
             loadedAt: catalog.loadedAt.toISOString(),
             skippedFiles: catalog.rejectedFiles.length,
             problems: catalog.problems.map(formatProblem),
+            staleFiles: reload?.staleFiles ?? [],
           },
+          reload: context.store
+            ? { lastAt: reload?.at.toISOString() ?? null, lastError: reload?.error ?? null, reloads: context.store.reloads, failed: context.store.failedReloads }
+            : null,
           signing: context.signer
             ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
             : { configured: false },
