@@ -27,7 +27,7 @@ t.before(async () => {
 });
 
 t.test('--help on every command, exit 2 on usage errors', async (t) => {
-  for (const command of ['serve', 'validate', 'render', 'import']) {
+  for (const command of ['serve', 'validate', 'render', 'import', 'dns', 'check']) {
     const help = await cli(command, '--help');
     t.equal(help.code, 0, `${command} --help`);
     t.match(help.stdout, `Usage: mail-autoconfig ${command}`);
@@ -81,4 +81,52 @@ t.test('import: the whole ISPDB, then validate it; no overwrite without --force'
   t.equal(again.code, 1);
   t.match(again.stderr, 'exists; not overwritten (use --force)');
   t.equal((await cli('import', join(ISPDB_DIR, 'web.de.xml'), '--out', out, '--force')).code, 0);
+});
+
+t.test('dns: zone-file records with "." for services not offered; --json; exit codes', async (t) => {
+  const zone = await cli('dns', 'example.com', '--public-url', 'https://autoconfig.hoster.example');
+  t.equal(zone.code, 0);
+  t.match(zone.stdout, /^autoconfig\.example\.com\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m);
+  t.match(zone.stdout, /^_autodiscover\._tcp\.example\.com\.\s+3600 IN SRV\s+0 0 443 autoconfig\.hoster\.example\.$/m);
+  t.match(zone.stdout, /^_imaps\._tcp\.example\.com\.\s+3600 IN SRV\s+0 1 993 imap\.example\.com\.$/m);
+  t.match(zone.stdout, /^_imap\._tcp\.example\.com\.\s+3600 IN SRV\s+0 0 0 \.$/m, 'no IMAP STARTTLS: "."');
+  t.match(zone.stdout, /^_submission\._tcp\.example\.com\.\s+3600 IN SRV\s+0 1 587 smtp\.example\.com\.$/m);
+  const hoster = JSON.parse((await cli('dns', 'bücher.example', '--address', '192.0.2.10', '--json')).stdout);
+  t.equal(hoster.domain, 'xn--bcher-kva.example');
+  t.match(hoster.records, [{ name: 'autoconfig.xn--bcher-kva.example.', type: 'A', data: '192.0.2.10' }]);
+  t.match(hoster.records.filter((r: { name: string }) => r.name.startsWith('_submission._tcp')), [{ data: '0 1 587 secure-smtp.hoster.example.' }]);
+  t.equal((await cli('dns', 'unknown.example', '--target', 'a.example')).code, 1);
+  t.equal((await cli('dns', 'example.com')).code, 2, 'no public host given');
+});
+
+t.test('check: a good deployment passes; a broken one is named row by row', async (t) => {
+  const { startServer } = await import('./helpers/server.js');
+  const { createServer } = await import('node:http');
+  const { httpFetch } = await import('../src/http-client.js');
+  const { url } = await startServer(t);
+  const good = await cli('check', 'alice@example.com', '--url', url);
+  t.equal(good.code, 0, good.stdout);
+  t.match(good.stdout, /^11 passed, 0 failed$/m);
+
+  // Wrong content type for Thunderbird, no Apple route: what a careless proxy does.
+  const broken = createServer(async (req, res) => {
+    if ((req.url ?? '').startsWith('/mobileconfig')) return void res.writeHead(404).end('not found');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const upstream = await httpFetch(url + req.url, { method: req.method ?? 'GET', host: req.headers.host ?? '', body: Buffer.concat(chunks), headers: { 'content-type': req.headers['content-type'] ?? '' } });
+    const type = (req.url ?? '').includes('config-v1.1') ? 'text/html' : upstream.headers['content-type'] ?? '';
+    res.writeHead(upstream.status, { 'content-type': type }).end(upstream.body);
+  });
+  await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => broken.close());
+  const address = broken.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const bad = await cli('check', 'alice@example.com', '--url', `http://127.0.0.1:${port}`);
+  t.equal(bad.code, 1);
+  t.match(bad.stdout, /^FAIL  Thunderbird autoconfig\.example\.com \?emailaddress\s+Content-Type text\/html: clients will not read it$/m);
+  t.match(bad.stdout, /^pass  Thunderbird ISPDB \/v1\.1\/<domain>/m);
+  t.match(bad.stdout, /^FAIL  Apple profile\s+HTTP 404: not found$/m);
+  t.match(bad.stdout, /^pass  Outlook POST \/AutoDiscover\/AutoDiscover\.xml/m);
+  const json = JSON.parse((await cli('check', 'alice@example.com', '--url', `http://127.0.0.1:${port}`, '--json')).stdout);
+  t.ok(json.rows.some((r: { ok: boolean }) => !r.ok));
 });

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
-import { importFiles, render, RENDER_FORMATS, validate, type Output, type RenderFormat } from '../cli/commands.js';
+import { check, dns, importFiles, render, RENDER_FORMATS, validate, type Output, type RenderFormat } from '../cli/commands.js';
 import { resolveSettings, SETTINGS_FLAGS, settingsHelp, UsageError } from '../cli/options.js';
 import { serve } from '../cli/serve.js';
 
@@ -23,6 +23,8 @@ Commands:
   render <format> <address>      print what the server answers (thunderbird, outlook, apple)
   import <files|folders…> --out <folder>
                                  convert Thunderbird config-v1.1 XML to provider YAML
+  dns <domain>                   print the DNS records a domain owner publishes
+  check <address> [--url <base>] fetch every format from a running deployment and check it
 
 mail-autoconfig <command> --help shows the options of a command.
 Exit codes: 0 success, 1 the checked thing is wrong, 2 usage error.`,
@@ -53,6 +55,29 @@ ${settingsHelp()}`,
 Converts Thunderbird/ISPDB config-v1.1 XML into provider YAML, one file per
 provider, and reports each element that could not be carried over.
 Existing files are not overwritten unless --force is given.`,
+  dns: `Usage: mail-autoconfig dns <domain> [--public-url <url> | --target <host> | --address <ip>] [--json]
+
+Prints, in zone-file syntax, the records the owner of <domain> publishes:
+autoconfig/autodiscover host records (CNAME to the service's public host, or
+A/AAAA with --address), _autodiscover._tcp SRV, and the RFC 6186/8314 SRV
+records of the provider's servers ("." where a service is not offered).
+
+  --target <host>     the service's public host name (default: from --public-url)
+  --address <ip>      publish A/AAAA records to this address instead of CNAMEs
+  --json              print the records as JSON
+${settingsHelp()}`,
+  check: `Usage: mail-autoconfig check <address> [--url <base>] [--insecure] [--json]
+
+Fetches every format from a running deployment the way clients do (Thunderbird
+with and without emailaddress, .well-known, ISPDB path, Outlook POST on the
+usual path casings, the v2 JSON, the Apple profile), checks status, content
+types and well-formedness and that all formats agree on servers, ports and
+TLS modes. Prints a table; exit 1 when anything fails.
+
+  --url <base>    the deployment (default http://localhost:8080); requests carry the
+                  Host header a client would send (autoconfig.<domain>, ...)
+  --insecure      accept any TLS certificate
+  --json          print the rows as JSON`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -93,6 +118,18 @@ async function main(argv: string[]): Promise<number> {
         if (!values.out) throw new UsageError('import needs --out <folder>');
         if (positionals.length === 0) throw new UsageError('import needs at least one file or folder');
         return await importFiles(positionals, values.out, values.force === true, io);
+      }
+      case 'dns': {
+        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        if (positionals.length !== 1) throw new UsageError('dns needs one domain');
+        return await dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
+      }
+      case 'check': {
+        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
+        return await check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io);
       }
     }
     return 2;

@@ -11,8 +11,11 @@ import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
 import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
 import { SignerSource } from '../formats/signing.js';
 import { importConfigV11 } from '../importer/ispdb.js';
+import { parseAddress, normalizeDomain } from '../mailbox.js';
+import { checkDeployment, formatCheckTable } from './check.js';
+import { dnsRecords, formatZone } from './dns.js';
 import { buildApp } from '../server/app.js';
-import type { Settings } from './options.js';
+import { UsageError, type Settings } from './options.js';
 
 export interface Output {
   out(text: string | Buffer): void;
@@ -134,4 +137,35 @@ async function listXmlFiles(input: string): Promise<string[]> {
   if (!info) return [];
   if (!info.isDirectory()) return [input];
   return (await readdir(input)).filter((f) => f.toLowerCase().endsWith('.xml')).sort().map((f) => join(input, f));
+}
+
+/** dns: the records a domain owner publishes, in zone-file syntax or JSON. */
+export async function dns(domainInput: string, settings: Settings, target: string | undefined, json: boolean, io: Output): Promise<number> {
+  const domain = normalizeDomain(domainInput);
+  if (domain === null) throw new UsageError(`"${domainInput}" is not a domain name`);
+  const host = target ?? (settings.publicBaseUrl ? new URL(settings.publicBaseUrl).hostname : undefined);
+  if (!host) throw new UsageError('give the public host of this service: --public-url https://autoconfig.example.net, or --target/--address');
+  const catalog = await loadCatalog(settings.providers);
+  const provider = catalog.byDomain(domain);
+  if (!provider) {
+    io.err(`no provider serves ${domain} in ${settings.providers.join(', ')}\n`);
+    return 1;
+  }
+  const records = dnsRecords(provider, domain, host.replace(/^\[|\]$/g, ''));
+  io.out(json ? `${JSON.stringify({ domain, provider: provider.id, records }, null, 2)}\n` : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); "." = service not offered (RFC 2782, RFC 6186)`));
+  return 0;
+}
+
+/** check: every format from a running deployment, as clients fetch it. */
+export async function check(address: string, base: string, insecure: boolean, json: boolean, io: Output): Promise<number> {
+  const parsed = parseAddress(address);
+  if (!parsed.ok) throw new UsageError(`invalid e-mail address: ${parsed.reason}`);
+  try {
+    new URL(base);
+  } catch {
+    throw new UsageError(`--url "${base}" is not a URL`);
+  }
+  const rows = await checkDeployment(base, parsed.value, { insecure });
+  io.out(json ? `${JSON.stringify({ url: base, address: parsed.value.address, rows }, null, 2)}\n` : formatCheckTable(rows));
+  return rows.every((r) => r.ok) ? 0 : 1;
 }

@@ -157,3 +157,16 @@ export class SignerSource {
     }
   }
 }
+
+/** The profile inside a signed (CMS SignedData, DER) profile, or undefined if it is not one. */
+export function unwrapSignedProfile(der: Buffer): Buffer | undefined {
+  try {
+    const contentInfo = pkijs.ContentInfo.fromBER(new Uint8Array(der));
+    if (contentInfo.contentType !== pkijs.ContentInfo.SIGNED_DATA) return undefined;
+    const signedData = new pkijs.SignedData({ schema: contentInfo.content });
+    const content = signedData.encapContentInfo.eContent;
+    return content ? Buffer.from(content.getValue()) : undefined;
+  } catch {
+    return undefined;
+  }
+}

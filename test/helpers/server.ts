@@ -5,6 +5,7 @@ import type { CatalogStore } from '../../src/catalog/store.js';
 import type { SignerSource } from '../../src/formats/signing.js';
 import { BUNDLED_PROVIDERS_DIR } from '../../src/paths.js';
 import { buildApp } from '../../src/server/app.js';
+import { httpFetch } from '../../src/http-client.js';
 
 export interface Running {
   readonly url: string;
@@ -40,34 +41,4 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
 }
 
 /** GET/POST with an explicit Host header (fetch forbids setting Host). */
-export async function request(
-  url: string,
-  options: { method?: string; host?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Record<string, string>; body: Buffer; text: string }> {
-  const { request: httpRequest } = await import('node:http');
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname + target.search,
-        method: options.method ?? 'GET',
-        headers: { ...(options.host !== undefined ? { host: options.host } : {}), ...options.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers, body, text: body.toString('utf8') });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
-}
+export const request = httpFetch;

@@ -1,0 +1,143 @@
+/**
+ * check: fetch every format from a running deployment the way clients do,
+ * and report what passed and what a client would trip over.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parse as parsePlist } from 'plist';
+import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
+import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
+import { unwrapSignedProfile } from '../formats/signing.js';
+import { httpFetch, type HttpResponse } from '../http-client.js';
+import type { Mailbox } from '../mailbox.js';
+
+export interface CheckRow {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** A server as every format can state it: where, and which TLS mode. */
+type Endpoint = string;
+
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (n) => ['incomingServer', 'outgoingServer', 'Protocol'].includes(n) });
+
+export async function checkDeployment(base: string, mailbox: Mailbox, options: { insecure?: boolean } = {}): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const origin = base.replace(/\/+$/, '');
+  const get = (path: string, host?: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
+    httpFetch(`${origin}${path}`, { ...init, ...(host ? { host } : {}), ...(options.insecure ? { insecure: true } : {}) }).catch(
+      (error: Error) => ({ status: 0, headers: {}, body: Buffer.alloc(0), text: error.message }) as HttpResponse,
+    );
+  const query = `emailaddress=${encodeURIComponent(mailbox.address)}`;
+  const add = (check: string, ok: boolean, detail: string) => rows.push({ check, ok, detail });
+  const expectStatus = (check: string, response: HttpResponse, contentType: RegExp): boolean => {
+    if (response.status !== 200) {
+      add(check, false, response.status === 0 ? `no answer: ${response.text}` : `HTTP ${response.status}: ${response.text.trim().split('\n')[0]!.slice(0, 100)}`);
+      return false;
+    }
+    const type = response.headers['content-type'] ?? '(none)';
+    if (!contentType.test(type)) {
+      add(check, false, `Content-Type ${type}: clients will not read it`);
+      return false;
+    }
+    return true;
+  };
+
+  // Thunderbird: the four ways it asks, all must agree.
+  const thunderbird: { check: string; path: string; host?: string }[] = [
+    { check: `Thunderbird autoconfig.${mailbox.domain} ?emailaddress`, path: `/mail/config-v1.1.xml?${query}`, host: `autoconfig.${mailbox.domain}` },
+    { check: `Thunderbird autoconfig.${mailbox.domain} (Android, KMail)`, path: '/mail/config-v1.1.xml', host: `autoconfig.${mailbox.domain}` },
+    { check: `Thunderbird ${mailbox.domain}/.well-known`, path: `/.well-known/autoconfig/mail/config-v1.1.xml?${query}`, host: mailbox.domain },
+    { check: 'Thunderbird ISPDB /v1.1/<domain>', path: `/v1.1/${mailbox.domain}` },
+  ];
+  let tbServers: Endpoint[] | undefined;
+  for (const lookup of thunderbird) {
+    const response = await get(lookup.path, lookup.host);
+    if (!expectStatus(lookup.check, response, /^(text|application)\/xml/)) continue;
+    if (XMLValidator.validate(response.text) !== true) {
+      add(lookup.check, false, 'not well-formed XML');
+      continue;
+    }
+    const provider = (xml.parse(response.text) as any).clientConfig?.emailProvider;
+    if (!provider?.incomingServer?.length || !provider?.outgoingServer?.length) {
+      add(lookup.check, false, 'no incoming or outgoing server');
+      continue;
+    }
+    const servers: Endpoint[] = [...provider.incomingServer, ...provider.outgoingServer].map(
+      (s: any) => `${s['@type']} ${s.hostname}:${s.port} ${s.socketType === 'SSL' ? 'TLS' : s.socketType === 'STARTTLS' ? 'STARTTLS' : 'none'}`,
+    );
+    const plain = [...provider.incomingServer, ...provider.outgoingServer].some((s: any) => s.socketType === 'plain' && s['@type'] !== 'pop3');
+    tbServers ??= servers;
+    const agrees = servers.join('|') === tbServers.join('|');
+    add(lookup.check, agrees, `${servers.length} servers, first ${servers[0]}${plain ? '; a plain entry: Thunderbird for Android rejects the document' : ''}${agrees ? '' : '; differs from the first Thunderbird answer'}`);
+  }
+
+  // Outlook: POST on the casings clients use.
+  const request = xmlBuilder().build({
+    ...XML_DECLARATION,
+    Autodiscover: {
+      '@xmlns': 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006',
+      Request: { EMailAddress: mailbox.address, AcceptableResponseSchema: OUTLOOK_RESPONSE_NS },
+    },
+  }) as string;
+  let outlookServers: Endpoint[] | undefined;
+  for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml']) {
+    const check = `Outlook POST ${path}`;
+    const response = await get(path, `autodiscover.${mailbox.domain}`, { method: 'POST', body: request, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+    if (!expectStatus(check, response, /^(text|application)\/xml/)) continue;
+    const protocols = (xml.parse(response.text) as any).Autodiscover?.Response?.Account?.Protocol as any[] | undefined;
+    if (!protocols?.length) {
+      add(check, false, 'no Protocol in the response');
+      continue;
+    }
+    const mode = (p: any) => (p.Encryption === 'SSL' || (p.Encryption === undefined && p.SSL !== 'off') ? 'TLS' : p.Encryption === 'TLS' ? 'STARTTLS' : 'none');
+    const bad = protocols.filter((p) => (p.SSL === 'on' && p.Encryption === 'TLS') || !['IMAP', 'POP3', 'SMTP'].includes(p.Type));
+    outlookServers ??= protocols.map((p) => `${String(p.Type).toLowerCase()} ${p.Server}:${p.Port} ${mode(p)}`);
+    add(check, bad.length === 0, bad.length ? 'SSL on with Encryption TLS on an implicit-TLS port, or an unknown Type: Outlook fails' : `${protocols.length} protocols`);
+  }
+  const json = await get(`/autodiscover/autodiscover.json?Email=${encodeURIComponent(mailbox.address)}&Protocol=AutodiscoverV1`, `autodiscover.${mailbox.domain}`);
+  if (expectStatus('Outlook v2 autodiscover.json', json, /^application\/json/)) {
+    let url: unknown;
+    try {
+      url = (JSON.parse(json.text) as { Url?: unknown }).Url;
+    } catch {
+      url = undefined;
+    }
+    add('Outlook v2 autodiscover.json', typeof url === 'string' && url.startsWith('https://'), `Url ${String(url)}`);
+  }
+
+  // Apple.
+  const apple = await get(`/mobileconfig?${query}`);
+  let appleServers: Endpoint[] | undefined;
+  if (expectStatus('Apple profile', apple, /^application\/x-apple-aspen-config/)) {
+    const signed = apple.body[0] === 0x30;
+    const content = signed ? unwrapSignedProfile(apple.body) : apple.body;
+    try {
+      const payload = (parsePlist(content?.toString('utf8') ?? '') as any).PayloadContent[0];
+      appleServers = [
+        `${payload.EmailAccountType === 'EmailTypeIMAP' ? 'imap' : 'pop3'} ${payload.IncomingMailServerHostName}:${payload.IncomingMailServerPortNumber}`,
+        `smtp ${payload.OutgoingMailServerHostName}:${payload.OutgoingMailServerPortNumber}`,
+      ];
+      const disposition = apple.headers['content-disposition'] ?? '';
+      add('Apple profile', /\.mobileconfig"?$/.test(disposition), `${signed ? 'signed' : 'unsigned (the device shows "Not Signed")'}; ${appleServers.join(', ')}${/\.mobileconfig/.test(disposition) ? '' : '; no .mobileconfig file name: iOS saves it as a file'}`);
+    } catch {
+      add('Apple profile', false, signed ? 'signed, but the content is not a profile' : 'not a property list');
+    }
+  }
+
+  // Agreement: the preferred servers of every format exist in Thunderbird's list with the same TLS mode.
+  if (tbServers) {
+    const missing = (outlookServers ?? []).filter((s) => !tbServers!.includes(s));
+    add('Outlook agrees with Thunderbird', outlookServers !== undefined && missing.length === 0, missing.length ? `not in Thunderbird's answer: ${missing.join(', ')}` : outlookServers ? 'same servers, ports and TLS modes' : 'no Outlook answer');
+    const appleMissing = (appleServers ?? []).filter((s) => !tbServers!.some((t) => t.startsWith(`${s} `)));
+    add('Apple agrees with Thunderbird', appleServers !== undefined && appleMissing.length === 0, appleMissing.length ? `not in Thunderbird's answer: ${appleMissing.join(', ')}` : appleServers ? 'same servers and ports' : 'no Apple answer');
+  }
+  return rows;
+}
+
+export function formatCheckTable(rows: readonly CheckRow[]): string {
+  const width = Math.max(...rows.map((r) => r.check.length));
+  const lines = rows.map((r) => `${r.ok ? 'pass' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail}`);
+  const failed = rows.filter((r) => !r.ok).length;
+  return `${lines.join('\n')}\n${rows.length - failed} passed, ${failed} failed\n`;
+}
