@@ -2,7 +2,8 @@
  * Mailboxes: parsing and normalising an e-mail address (IDN domains, limits),
  * and filling the user-name templates of a provider for one mailbox.
  */
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
+import { message } from './messages.js';
 
 export interface Mailbox {
   /** The address as used in output: local part as given, ASCII domain. */
@@ -12,7 +13,16 @@ export interface Mailbox {
   readonly domain: string;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type AddressProblem = 'empty' | 'control' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
+
+export type ParseResult<T> =
+  | { ok: true; value: T }
+  /** `code` names the problem (address.<code> in templates/messages); `reason` is the English line. */
+  | { ok: false; code: AddressProblem; params: Record<string, number>; reason: string };
+
+function invalidAddress(code: AddressProblem, params: Record<string, number> = {}): { code: AddressProblem; params: Record<string, number>; reason: string } {
+  return { code, params, reason: message('en', `address.${code}`, params) };
+}
 
 /** RFC 5321 4.5.3.1: 64 octets local part, 254 octets for a usable path. */
 const MAX_LOCAL_OCTETS = 64;
@@ -47,37 +57,42 @@ export function normalizeDomain(raw: string): string | null {
   return ascii;
 }
 
+/** The address as people write it: the domain in Unicode (bücher.example). */
+export function displayAddress(mailbox: Mailbox): string {
+  return `${mailbox.localPart}@${domainToUnicode(mailbox.domain) || mailbox.domain}`;
+}
+
 /**
  * Parse an e-mail address as clients send it (`emailaddress=`, Autodiscover
  * `EMailAddress`). The reason on failure is one line meant for a person.
  */
 export function parseAddress(raw: string): ParseResult<Mailbox> {
-  if (raw.length === 0) return { ok: false, reason: 'the e-mail address is empty' };
-  if (CONTROL.test(raw)) return { ok: false, reason: 'the e-mail address contains control characters' };
+  if (raw.length === 0) return { ok: false, ...invalidAddress('empty') };
+  if (CONTROL.test(raw)) return { ok: false, ...invalidAddress('control') };
   // Cheap bound before any pattern runs; the exact octet limit is checked below.
   if (raw.length > 4 * MAX_ADDRESS_OCTETS) {
-    return { ok: false, reason: `the e-mail address is longer than ${MAX_ADDRESS_OCTETS} octets` };
+    return { ok: false, ...invalidAddress('tooLong', { max: MAX_ADDRESS_OCTETS }) };
   }
   const at = raw.lastIndexOf('@');
-  if (at < 0) return { ok: false, reason: 'the e-mail address has no @' };
+  if (at < 0) return { ok: false, ...invalidAddress('noAt') };
   const localPart = raw.slice(0, at);
   const rawDomain = raw.slice(at + 1);
-  if (localPart.length === 0) return { ok: false, reason: 'the e-mail address has nothing before the @' };
-  if (rawDomain.length === 0) return { ok: false, reason: 'the e-mail address has nothing after the @' };
+  if (localPart.length === 0) return { ok: false, ...invalidAddress('noLocal') };
+  if (rawDomain.length === 0) return { ok: false, ...invalidAddress('noDomain') };
   if (!localPart.startsWith('"') && localPart.includes('@')) {
-    return { ok: false, reason: 'the e-mail address has more than one @' };
+    return { ok: false, ...invalidAddress('twoAt') };
   }
   if (!DOT_ATOM.test(localPart) && !QUOTED.test(localPart)) {
-    return { ok: false, reason: 'the part before the @ is not a valid mailbox name' };
+    return { ok: false, ...invalidAddress('badLocal') };
   }
   if (Buffer.byteLength(localPart, 'utf8') > MAX_LOCAL_OCTETS) {
-    return { ok: false, reason: `the part before the @ is longer than ${MAX_LOCAL_OCTETS} octets` };
+    return { ok: false, ...invalidAddress('localTooLong', { max: MAX_LOCAL_OCTETS }) };
   }
   const domain = normalizeDomain(rawDomain);
-  if (domain === null) return { ok: false, reason: 'the part after the @ is not a valid domain name' };
+  if (domain === null) return { ok: false, ...invalidAddress('badDomain') };
   const address = `${localPart}@${domain}`;
   if (Buffer.byteLength(address, 'utf8') > MAX_ADDRESS_OCTETS) {
-    return { ok: false, reason: `the e-mail address is longer than ${MAX_ADDRESS_OCTETS} octets` };
+    return { ok: false, ...invalidAddress('tooLong', { max: MAX_ADDRESS_OCTETS }) };
   }
   return { ok: true, value: { address, localPart, domain } };
 }

@@ -60,6 +60,8 @@ t.test('render prints what the server answers', async (t) => {
   const outlook = await cli('render', 'outlook', 'alice@example.com', '--headers');
   t.match(outlook.stdout, '<Encryption>TLS</Encryption>');
   t.match(outlook.stderr, 'content-type: application/xml; charset=utf-8');
+  const guide = await cli('render', 'guide', 'alice@example.com');
+  t.match(guide.stdout, '<h1>Settings for alice@example.com</h1>');
   const apple = await cli('render', 'apple', 'alice@example.com');
   t.match(apple.stdout, '<string>com.apple.mail.managed</string>');
   const unknown = await cli('render', 'thunderbird', 'alice@unknown.example');

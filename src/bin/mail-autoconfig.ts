@@ -20,7 +20,7 @@ const HELP: Record<string, string> = {
 Commands:
   serve                          run the HTTP service (what npm start runs)
   validate [paths…]              check provider YAML files
-  render <format> <address>      print what the server answers (thunderbird, outlook, apple)
+  render <format> <address>      print what the server answers (thunderbird, outlook, apple, guide)
   import <files|folders…> --out <folder>
                                  convert Thunderbird config-v1.1 XML to provider YAML
   dns <domain>                   print the DNS records a domain owner publishes
@@ -43,7 +43,7 @@ server. Prints each problem as file:line:column: severity: message, then a
 summary. Exit 1 on any error (warnings do not fail).
 
   --json    print the result as JSON`,
-  render: `Usage: mail-autoconfig render <thunderbird|outlook|apple> <address> [options]
+  render: `Usage: mail-autoconfig render <thunderbird|outlook|apple|guide> <address> [options]
 
 Writes exactly what the server would answer for the address to stdout.
 Exit 1 when the server would refuse (the reason goes to stderr).

@@ -44,8 +44,9 @@ export async function validate(paths: readonly string[], json: boolean, io: Outp
   return errors === 0 && files.length > 0 ? 0 : 1;
 }
 
-export const RENDER_FORMATS = ['thunderbird', 'outlook', 'apple'] as const;
+export const RENDER_FORMATS = ['thunderbird', 'outlook', 'apple', 'guide'] as const;
 export type RenderFormat = (typeof RENDER_FORMATS)[number];
+const RENDER_PATHS: Record<Exclude<RenderFormat, 'outlook'>, string> = { thunderbird: '/mail/config-v1.1.xml', apple: '/mobileconfig', guide: '/setup' };
 
 /**
  * render: what the server answers, byte for byte, because it is the server
@@ -69,7 +70,7 @@ export async function render(format: RenderFormat, address: string, settings: Se
           headers: { 'content-type': 'text/xml; charset=utf-8' },
           payload: outlookRequestFor(address),
         })
-      : await app.inject({ method: 'GET', url: format === 'thunderbird' ? `/mail/config-v1.1.xml?${query}` : `/mobileconfig?${query}` });
+      : await app.inject({ method: 'GET', url: `${RENDER_PATHS[format]}?${query}` });
   await app.close();
   if (showHeaders) {
     io.err(`HTTP ${response.statusCode}\n`);

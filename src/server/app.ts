@@ -10,6 +10,7 @@ import { appleRoutes } from './routes/apple.js';
 import { opsRoutes } from './routes/ops.js';
 import { outlookRoutes } from './routes/outlook.js';
 import { thunderbirdRoutes } from './routes/thunderbird.js';
+import { webRoutes } from './routes/web.js';
 
 export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
@@ -63,6 +64,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(outlookRoutes(context));
   await app.register(appleRoutes(context));
   await app.register(opsRoutes(context));
+  await app.register(webRoutes(context));
   return app;
 }
 

@@ -21,7 +21,7 @@ export interface ServerContext {
 
 /** What a request served, for the one log line per request (never the address). */
 export interface Served {
-  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'ops';
+  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'ops';
   domain?: string;
 }
 

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Provider } from '../catalog/model.js';
 import { normalizeDomain, parseAddress, type Mailbox } from '../mailbox.js';
+import { message } from '../messages.js';
 
 /** A refusal with the HTTP status and the one-line reason to send. */
 export class Refusal {
@@ -41,7 +42,7 @@ export function queryParameter(request: FastifyRequest, names: readonly string[]
 
 export function mailboxFrom(raw: string): Mailbox | Refusal {
   const parsed = parseAddress(raw);
-  return parsed.ok ? parsed.value : new Refusal(400, `invalid e-mail address: ${parsed.reason}`);
+  return parsed.ok ? parsed.value : new Refusal(400, message('en', 'address.invalid', { reason: parsed.reason }));
 }
 
 /** Find the provider for a mailbox. */

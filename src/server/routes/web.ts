@@ -1,0 +1,84 @@
+/**
+ * The human pages: / (one field, works without JavaScript) and /setup (the
+ * settings and each client's own words for one mailbox), English or German
+ * by ?lang= or Accept-Language.
+ */
+import accepts from '@fastify/accepts';
+import fastifyStatic from '@fastify/static';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GUIDE_CONTENT_TYPE, LANGUAGES, renderGuide, renderPage, type GuideOptions } from '../../formats/guide.js';
+import { message } from '../../messages.js';
+import { TEMPLATES_DIR } from '../../paths.js';
+import type { ServerContext } from '../context.js';
+import { parseAddress } from '../../mailbox.js';
+import { lookupMailbox, queryParameter, Refusal } from '../request.js';
+
+/** No script at all, styles only from here, nothing from elsewhere. */
+const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+export function webRoutes(context: ServerContext) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    await app.register(accepts);
+    await app.register(fastifyStatic, { root: join(TEMPLATES_DIR, 'static'), prefix: '/static/', index: false, maxAge: '1h', serve: true });
+
+    const language = (request: FastifyRequest): string => {
+      const asked = queryParameter(request, ['lang']);
+      if (typeof asked === 'string' && LANGUAGES.includes(asked)) return asked;
+      const negotiated = request.languages([...LANGUAGES]);
+      return typeof negotiated === 'string' ? negotiated : LANGUAGES[0]!;
+    };
+    const links = (request: FastifyRequest, current: string, path: string, address?: string): GuideOptions['languageLinks'] =>
+      LANGUAGES.map((code) => ({
+        code,
+        name: message(code, 'language.name'),
+        current: code === current,
+        href: `${path}?${new URLSearchParams({ ...(address !== undefined ? { emailaddress: address } : {}), lang: code }).toString()}`,
+      }));
+    const html = (reply: FastifyReply, status: number, body: Buffer, lang: string) =>
+      reply
+        .code(status)
+        .type(GUIDE_CONTENT_TYPE)
+        .header('Content-Language', lang)
+        .header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+        .header('X-Content-Type-Options', 'nosniff')
+        // The address is in the URL: never send it on to linked sites.
+        .header('Referrer-Policy', 'no-referrer')
+        .header('Vary', 'Accept-Language')
+        .header('Cache-Control', 'no-store')
+        .send(body);
+
+    app.get('/', async (request, reply) => {
+      request.served = { format: 'guide' };
+      const lang = language(request);
+      return html(reply, 200, await renderPage('index', lang, {}, links(request, lang, '/')), lang);
+    });
+
+    app.get('/setup', async (request, reply) => {
+      request.served = { format: 'guide' };
+      const lang = language(request);
+      const raw = queryParameter(request, ['emailaddress', 'email']);
+      const form = async (error: string, value: string) =>
+        html(reply, 400, await renderPage('index', lang, { error, value }, links(request, lang, '/')), lang);
+      if (raw instanceof Refusal) return form(raw.reason, '');
+      if (raw === undefined || raw.trim() === '') return form(message(lang, 'index.label'), '');
+      const parsed = parseAddress(raw.trim());
+      if (!parsed.ok) {
+        return form(message(lang, 'address.invalid', { reason: message(lang, `address.${parsed.code}`, parsed.params) }), raw.slice(0, 254));
+      }
+      const mailbox = parsed.value;
+      const lookup = lookupMailbox(context.catalog(), mailbox);
+      if (lookup instanceof Refusal) {
+        return html(reply, 404, await renderPage('not-found', lang, { domain: mailbox.domain }, links(request, lang, '/setup', mailbox.address)), lang);
+      }
+      request.served = { format: 'guide', domain: lookup.domain };
+      const base = context.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+      const body = await renderGuide(lookup.provider, mailbox, {
+        language: lang,
+        profileUrl: `${base}/mobileconfig?${new URLSearchParams({ emailaddress: mailbox.address }).toString()}`,
+        languageLinks: links(request, lang, '/setup', mailbox.address),
+      });
+      return html(reply, 200, body, lang);
+    });
+  };
+}
