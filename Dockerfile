@@ -5,13 +5,14 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY providers ./providers
 COPY templates ./templates
-RUN npm ci --ignore-scripts && npm run build
+RUN npm ci
 
 # Run: production dependencies only, non-root, read-only friendly.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 MAIL_AUTOCONFIG_PROVIDERS=/providers
 WORKDIR /app
 COPY package.json package-lock.json ./
+# --ignore-scripts: the build already ran in the first stage (prepare).
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY providers ./providers
@@ -21,4 +22,5 @@ USER node
 EXPOSE 8080
 VOLUME ["/providers"]
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/bin/mail-autoconfig.js", "serve"]
+# The README's start command; npm passes SIGTERM on for the graceful stop.
+CMD ["npm", "start"]

@@ -13,6 +13,17 @@ export interface Settings {
   readonly signingKey?: string;
   readonly signingCert?: string;
   readonly logLevel: string;
+  /** HTTPS: when both are set, HTTPS listens on httpsPort and `port` serves autoconfig over HTTP and redirects the rest. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly httpsPort: number;
+  /** Addresses or CIDR ranges whose X-Forwarded-Proto/Host/For are believed. */
+  readonly trustedProxies: readonly string[];
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
+  readonly metricsToken?: string;
+  /** After SIGTERM, keep serving this long (readiness 503) before closing the listeners. */
+  readonly shutdownDelayMs: number;
 }
 
 export class UsageError extends Error {}
@@ -27,6 +38,14 @@ export const SETTINGS_TABLE: readonly { flag: string; env: string; default: stri
   { flag: '--signing-key', env: 'MAIL_AUTOCONFIG_SIGNING_KEY', default: '(unsigned)', meaning: 'PEM private key that signs Apple profiles' },
   { flag: '--signing-cert', env: 'MAIL_AUTOCONFIG_SIGNING_CERT', default: '(unsigned)', meaning: 'PEM certificate chain for the key, leaf first' },
   { flag: '--log-level', env: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { flag: '--tls-cert', env: 'MAIL_AUTOCONFIG_TLS_CERT', default: '(no HTTPS)', meaning: 'PEM certificate chain for HTTPS; re-read when it changes' },
+  { flag: '--tls-key', env: 'MAIL_AUTOCONFIG_TLS_KEY', default: '(no HTTPS)', meaning: 'PEM private key for HTTPS' },
+  { flag: '--https-port', env: 'MAIL_AUTOCONFIG_HTTPS_PORT', default: '8443', meaning: 'HTTPS port when a TLS certificate is given (--port then serves autoconfig over HTTP and redirects the rest)' },
+  { flag: '--trusted-proxies', env: 'MAIL_AUTOCONFIG_TRUSTED_PROXIES', default: '(none)', meaning: 'comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-* headers are believed' },
+  { flag: '--metrics-port', env: 'MAIL_AUTOCONFIG_METRICS_PORT', default: '(off)', meaning: 'serve Prometheus /metrics on its own port' },
+  { flag: '--metrics-host', env: 'MAIL_AUTOCONFIG_METRICS_HOST', default: '127.0.0.1', meaning: 'address of the metrics listener' },
+  { flag: '--shutdown-delay', env: 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY', default: '0', meaning: 'seconds to keep serving after SIGTERM while /readyz says 503, so load balancers stop sending first' },
+  { flag: '--metrics-token', env: 'MAIL_AUTOCONFIG_METRICS_TOKEN', default: '(off)', meaning: 'also serve /metrics on the main port, to requests with Authorization: Bearer <token>' },
 ];
 
 export function settingsHelp(): string {
@@ -40,9 +59,7 @@ export function resolveSettings(flags: Record<string, string | boolean | undefin
     const fromEnv = env[variable];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
-  const portText = pick('port', 'PORT') ?? '8080';
-  const port = Number(portText);
-  if (!/^[0-9]+$/.test(portText) || port > 65535) throw new UsageError(`port "${portText}" is not a number from 0 to 65535`);
+  const port = portNumber(pick('port', 'PORT') ?? '8080', 'port');
   const publicBaseUrl = pick('public-url', 'MAIL_AUTOCONFIG_PUBLIC_URL')?.replace(/\/+$/, '');
   let publicHost: string | undefined;
   if (publicBaseUrl !== undefined) {
@@ -66,6 +83,17 @@ export function resolveSettings(flags: Record<string, string | boolean | undefin
     throw new UsageError('give both --signing-key and --signing-cert, or neither');
   }
   const providers = (pick('providers', 'MAIL_AUTOCONFIG_PROVIDERS') ?? BUNDLED_PROVIDERS_DIR).split(',').filter((p) => p !== '');
+  const tlsCert = pick('tls-cert', 'MAIL_AUTOCONFIG_TLS_CERT');
+  const tlsKey = pick('tls-key', 'MAIL_AUTOCONFIG_TLS_KEY');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('give both --tls-cert and --tls-key, or neither');
+  const httpsPort = portNumber(pick('https-port', 'MAIL_AUTOCONFIG_HTTPS_PORT') ?? '8443', 'HTTPS port');
+  const metricsPortText = pick('metrics-port', 'MAIL_AUTOCONFIG_METRICS_PORT');
+  const trustedProxies = (pick('trusted-proxies', 'MAIL_AUTOCONFIG_TRUSTED_PROXIES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const proxy of trustedProxies) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(proxy)) throw new UsageError(`trusted proxy "${proxy}" is not an address or CIDR range`);
+  }
+  const metricsToken = pick('metrics-token', 'MAIL_AUTOCONFIG_METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) throw new UsageError('the metrics token must be at least 16 characters');
   return {
     host: pick('host', 'HOST') ?? '0.0.0.0',
     port,
@@ -74,7 +102,25 @@ export function resolveSettings(flags: Record<string, string | boolean | undefin
     identifierPrefix,
     ...(signingKey !== undefined && signingCert !== undefined ? { signingKey, signingCert } : {}),
     logLevel: pick('log-level', 'LOG_LEVEL') ?? 'info',
+    ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
+    httpsPort,
+    trustedProxies,
+    ...(metricsPortText !== undefined ? { metricsPort: portNumber(metricsPortText, 'metrics port') } : {}),
+    metricsHost: pick('metrics-host', 'MAIL_AUTOCONFIG_METRICS_HOST') ?? '127.0.0.1',
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
+    shutdownDelayMs: seconds(pick('shutdown-delay', 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY') ?? '0', 'shutdown delay') * 1000,
   };
+}
+
+function seconds(text: string, what: string): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || Number(text) > 300) throw new UsageError(`${what} "${text}" is not a number of seconds from 0 to 300`);
+  return Number(text);
+}
+
+function portNumber(text: string, what: string): number {
+  const port = Number(text);
+  if (!/^[0-9]+$/.test(text) || port > 65535) throw new UsageError(`${what} "${text}" is not a number from 0 to 65535`);
+  return port;
 }
 
 /** parseArgs option descriptors for the settings flags. */

@@ -1,16 +1,44 @@
 /**
- * serve: load the catalog, start the HTTP server, reload on SIGHUP, stop
+ * serve: load the catalog, start the listeners (HTTP, or HTTPS plus an HTTP
+ * companion; metrics), reload on SIGHUP and file changes, and stop
  * gracefully on SIGTERM/SIGINT.
  */
+import { createServer, type Server } from 'node:http';
+import { Server as NetServer, type AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { FastifyInstance } from 'fastify';
 import { summarize, type Catalog } from '../catalog/catalog.js';
-import { CatalogStore } from '../catalog/store.js';
 import { formatProblem } from '../catalog/problems.js';
+import { CatalogStore } from '../catalog/store.js';
 import { SignerSource } from '../formats/signing.js';
 import { buildApp } from '../server/app.js';
+import type { ServerContext } from '../server/context.js';
+import { Metrics, METRICS_CONTENT_TYPE } from '../server/metrics.js';
+import { TlsSource } from '../server/tls.js';
 import type { Settings } from './options.js';
 
 /** Longest wait for requests in flight at shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long an open keep-alive connection may stay silent during the stop. */
+const IDLE_GRACE_MS = 1_000;
+
+/**
+ * Stop without dropping anything: stop accepting, but serve what arrives on
+ * connections already open (a request may be on its way on a connection
+ * accepted a moment ago, which http.Server.close() would cut as "idle"),
+ * answer with Connection: close, then close what stays silent.
+ */
+async function drain(app: FastifyInstance): Promise<void> {
+  const server = app.server as Server;
+  server.on('request', (_request, response) => response.setHeader('Connection', 'close'));
+  netServerClose.call(server);
+  const deadline = Date.now() + IDLE_GRACE_MS;
+  while (Date.now() < deadline && (await connections(server)) > 0) await new Promise((r) => setTimeout(r, 50));
+  await app.close();
+}
+
+const netServerClose = NetServer.prototype.close as (this: NetServer) => NetServer;
+const connections = (server: Server) => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
 
 export async function serve(settings: Settings): Promise<void> {
   const store = await CatalogStore.open(settings.providers);
@@ -24,17 +52,34 @@ export async function serve(settings: Settings): Promise<void> {
     );
   }
   const signer = settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
-  const app = await buildApp(
-    {
-      catalog: () => store.current(),
-      store,
-      identifierPrefix: settings.identifierPrefix,
-      ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
-      ...(signer ? { signer } : {}),
-    },
-    { logger: { level: settings.logLevel } },
+  const tls = settings.tlsCert && settings.tlsKey ? new TlsSource({ certFile: settings.tlsCert, keyFile: settings.tlsKey }) : undefined;
+  const metrics = new Metrics(
+    () => store.current(),
+    () => [
+      { name: 'signing', notAfter: signer?.loaded?.notAfter },
+      { name: 'tls', notAfter: tls?.notAfter },
+    ],
   );
-  const log = app.log;
+  const lifecycle = { stopping: false };
+  const context: ServerContext = {
+    catalog: () => store.current(),
+    store,
+    identifierPrefix: settings.identifierPrefix,
+    ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
+    ...(signer ? { signer } : {}),
+    ...(tls ? { tls } : {}),
+    metrics,
+    lifecycle,
+  };
+  const common = {
+    logger: { level: settings.logLevel },
+    trustedProxies: settings.trustedProxies,
+    ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),
+  };
+  const apps: FastifyInstance[] = [];
+  const main = await buildApp(context, { ...common, ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}) });
+  apps.push(main);
+  const log = main.log;
   const report = (c: Catalog, what: string): void => {
     for (const problem of c.problems) log[problem.severity === 'error' ? 'error' : 'warn']({ problem: formatProblem(problem) }, 'provider file problem');
     log.info({ providers: c.providers.length, domains: c.domainCount, skipped: c.rejectedFiles }, `${what}: ${summarize(c)}`);
@@ -43,36 +88,77 @@ export async function serve(settings: Settings): Promise<void> {
   if (signer) {
     await signer.reloadIfChanged();
     if (signer.lastError) log.error({ error: signer.lastError }, 'signing certificate unusable; profiles are served unsigned until it is fixed');
-    else log.info('Apple profiles are signed');
+    else log.info({ notAfter: signer.loaded?.notAfter }, 'Apple profiles are signed');
   } else {
     log.info('no signing certificate configured: Apple profiles are served unsigned');
   }
 
   store.onReload = (outcome) => {
+    metrics.reloads.inc();
+    if (outcome.error || outcome.staleFiles.length > 0) metrics.reloadFailures.inc();
     if (outcome.error) log.error({ error: outcome.error }, 'reload failed; the catalog in service stays');
     report(outcome.catalog, outcome.staleFiles.length ? `catalog reloaded, ${outcome.staleFiles.length} broken file(s) kept at their last good version` : 'catalog reloaded');
   };
   await store.watch();
   process.on('SIGHUP', () => void store.reload());
 
-  let stopping = false;
+  if (tls) {
+    await main.listen({ host: settings.host, port: settings.httpsPort });
+    tls.onChange = (error) => (error ? log.error({ error }, 'TLS certificate renewal unusable; keeping the current one') : log.info({ notAfter: tls.notAfter }, 'TLS certificate reloaded'));
+    tls.watch(main.server as unknown as HttpsServer);
+    // The port actually bound (--https-port 0 picks a free one).
+    const httpsPort = (main.server.address() as AddressInfo).port;
+    const companion = await buildApp(context, { ...common, redirectToHttpsPort: httpsPort });
+    apps.push(companion);
+    await companion.listen({ host: settings.host, port: settings.port });
+  } else {
+    await main.listen({ host: settings.host, port: settings.port });
+  }
+
+  let metricsServer: Server | undefined;
+  if (settings.metricsPort !== undefined) {
+    metricsServer = createServer((request, response) => {
+      if (request.url !== '/metrics') return void response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
+      metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+        () => response.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve) => metricsServer!.listen(settings.metricsPort, settings.metricsHost, resolve));
+    log.info({ address: metricsServer.address() }, 'metrics listening');
+  }
+
+  // Every request the process reads is answered: counted here, logged at the stop.
+  const requests = { received: 0, answered: 0 };
+  for (const app of apps) {
+    app.server.on('request', (_request, response) => {
+      requests.received++;
+      response.on('close', () => requests.answered++);
+    });
+  }
+
   const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: finishing requests in flight');
+    if (lifecycle.stopping) return;
+    lifecycle.stopping = true;
+    log.info({ signal, delayMs: settings.shutdownDelayMs }, 'stopping: readiness reports 503; then no new connections, finishing requests in flight');
     const timer = setTimeout(() => {
-      log.warn('requests still in flight after the grace period; exiting');
+      log.warn(requests, 'requests still in flight after the grace period; exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, settings.shutdownDelayMs + SHUTDOWN_GRACE_MS);
     timer.unref();
     store.close();
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    tls?.close();
+    setTimeout(() => {
+      metricsServer?.close();
+      Promise.all(apps.map((app) => drain(app))).then(
+        () => {
+          log.info(requests, 'stopped');
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
+    }, settings.shutdownDelayMs);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-
-  await app.listen({ host: settings.host, port: settings.port });
 }

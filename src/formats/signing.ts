@@ -130,6 +130,11 @@ export class SignerSource {
     private readonly checkIntervalMs = 5_000,
   ) {}
 
+  /** The signer loaded last, without checking the files (metrics). */
+  get loaded(): ProfileSigner | undefined {
+    return this.signer;
+  }
+
   async current(): Promise<ProfileSigner | undefined> {
     if (Date.now() - this.lastCheck >= this.checkIntervalMs) {
       this.checking ??= this.reloadIfChanged().finally(() => {

@@ -5,7 +5,11 @@
  * clear 4xx line for bad input, never a stack trace.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
+import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { appleRoutes } from './routes/apple.js';
 import { opsRoutes } from './routes/ops.js';
 import { outlookRoutes } from './routes/outlook.js';
@@ -14,11 +18,28 @@ import { webRoutes } from './routes/web.js';
 
 export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
+  /** Serve HTTPS with this certificate and key (PEM). */
+  readonly https?: { readonly cert: string; readonly key: string };
+  /**
+   * The plain-HTTP companion of an HTTPS service: autoconfig, Autodiscover
+   * and health are served directly (Thunderbird and Outlook fall back to
+   * HTTP), everything else is redirected to HTTPS on this port.
+   */
+  readonly redirectToHttpsPort?: number;
+  /** Proxies whose X-Forwarded-Proto/Host/For are believed. */
+  readonly trustedProxies?: readonly string[];
+  /** Serve /metrics on this listener to requests with Authorization: Bearer <token>. */
+  readonly metricsToken?: string;
 }
+
+/** Paths served over plain HTTP too (clients' HTTP fallbacks, health probes). */
+const DIRECT_OVER_HTTP = /^\/(?:mail\/config-v1\.1\.xml|\.well-known\/autoconfig\/mail\/config-v1\.1\.xml|v1\.1\/[^/]+|autodiscover\/autodiscover\.(?:xml|json)(?:\/.*)?|healthz|readyz|caddy\/ask|metrics)$/i;
 
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
+    ...(options.trustedProxies?.length ? { trustProxy: [...options.trustedProxies] } : {}),
     // Fastify's own request log lines carry the URL with its query (addresses).
     logController: new LogController({ disableRequestLogging: true }),
     // Autodiscover clients vary the path's case (/Autodiscover/Autodiscover.xml).
@@ -27,13 +48,50 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     bodyLimit: 64 * 1024,
     clientErrorHandler: rejectUnparsable,
     requestTimeout: 10_000,
+    // At shutdown, requests that still arrive on open connections are served
+    // rather than answered 503; idle keep-alive connections are closed.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     connectionTimeout: 10_000,
     keepAliveTimeout: 5_000,
   });
   app.decorateRequest('served', null);
 
+  if (options.redirectToHttpsPort !== undefined) {
+    const port = options.redirectToHttpsPort;
+    app.addHook('onRequest', async (request, reply) => {
+      if (DIRECT_OVER_HTTP.test(request.url.split('?')[0]!)) return;
+      const host = request.hostname;
+      if (normalizeDomain(host) === null && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
+        return reply.code(400).type('text/plain; charset=utf-8').send('the Host header is not a host name; use https\n');
+      }
+      // 308 keeps the method and body; path and query are kept as sent.
+      return reply.code(308).header('Location', `https://${host}${port === 443 ? '' : `:${port}`}${request.url}`).send();
+    });
+  }
+  if (options.https) {
+    // HSTS, but never on autoconfig.*/autodiscover.*: Thunderbird falls back to
+    // plain HTTP there (mailcow#2193: includeSubDomains broke its fetch).
+    app.addHook('onSend', async (request, reply) => {
+      if (!/^auto(?:config|discover)\./i.test(request.hostname)) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    });
+  }
+  if (options.metricsToken !== undefined && context.metrics) {
+    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
+    const metrics = context.metrics;
+    app.get('/metrics', async (request, reply) => {
+      request.served = { format: 'ops' };
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain; charset=utf-8').send('a bearer token is required for /metrics\n');
+      }
+      return reply.type(METRICS_CONTENT_TYPE).header('Cache-Control', 'no-store').send(await metrics.registry.metrics());
+    });
+  }
+
   app.addHook('onResponse', async (request, reply) => {
     const served = request.served;
+    context.metrics?.observe(served?.format ?? 'other', reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {
         method: request.method,

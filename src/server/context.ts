@@ -6,6 +6,8 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { SignerSource } from '../formats/signing.js';
+import type { Metrics } from './metrics.js';
+import type { TlsSource } from './tls.js';
 
 export interface ServerContext {
   /** The catalog in service now; a reload replaces it in one step. */
@@ -17,6 +19,11 @@ export interface ServerContext {
   /** e.g. https://autoconfig.example.com; when unset, derived from the request's Host. */
   readonly publicBaseUrl?: string;
   readonly signer?: SignerSource;
+  /** The HTTPS certificate, for readiness and metrics. */
+  readonly tls?: TlsSource;
+  readonly metrics?: Metrics;
+  /** Set when a stop has begun: /readyz answers 503 so load balancers drain this instance. */
+  readonly lifecycle?: { stopping: boolean };
 }
 
 /** What a request served, for the one log line per request (never the address). */

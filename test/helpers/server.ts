@@ -19,6 +19,7 @@ export interface StartOptions {
   readonly paths?: readonly string[];
   readonly signer?: SignerSource;
   readonly publicBaseUrl?: string;
+  readonly trustedProxies?: readonly string[];
 }
 
 export const IDENTIFIER_PREFIX = 'org.example.autoconfig-test';
@@ -32,7 +33,7 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
     identifierPrefix: IDENTIFIER_PREFIX,
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.publicBaseUrl ? { publicBaseUrl: options.publicBaseUrl } : {}),
-  });
+  }, options.trustedProxies ? { trustedProxies: options.trustedProxies } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
   const address = app.server.address();

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatProblem } from '../../catalog/problems.js';
+import { normalizeDomain } from '../../mailbox.js';
 import type { ServerContext } from '../context.js';
 
 /** Warn this long before the signing certificate expires. */
@@ -16,6 +17,23 @@ export function opsRoutes(context: ServerContext) {
       return reply.header('Cache-Control', 'no-store').send({ status: 'ok' });
     });
 
+    // Caddy's on_demand_tls "ask": a certificate only for autoconfig.<d> and
+    // autodiscover.<d> of domains served here, so nobody can make Caddy fetch
+    // certificates for arbitrary names (https://caddyserver.com/docs/automatic-https#on-demand-tls).
+    app.get('/caddy/ask', async (request, reply) => {
+      request.served = { format: 'ops' };
+      const raw = (request.query as Record<string, unknown>).domain;
+      if (typeof raw !== 'string' || raw === '') return reply.code(400).type('text/plain; charset=utf-8').send('add ?domain=<host name>\n');
+      const name = normalizeDomain(raw);
+      const match = name ? /^(?:autoconfig|autodiscover)\.(.+)$/.exec(name) : null;
+      const served = match ? context.catalog().byDomain(match[1]!) !== undefined : false;
+      return reply
+        .code(served ? 200 : 404)
+        .type('text/plain; charset=utf-8')
+        .header('Cache-Control', 'no-store')
+        .send(served ? 'ok\n' : 'no certificate for this name: not an autoconfig or autodiscover host of a domain served here\n');
+    });
+
     app.get('/readyz', async (request, reply) => {
       request.served = { format: 'ops' };
       const catalog = context.catalog();
@@ -26,9 +44,14 @@ export function opsRoutes(context: ServerContext) {
         warnings.push(`the signing certificate expires ${signer.notAfter.toISOString()}`);
       }
       if (context.signer?.lastError) warnings.push(`signing certificate: ${context.signer.lastError}`);
+      if (context.tls && context.tls.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) warnings.push(`the TLS certificate expires ${context.tls.notAfter.toISOString()}`);
+      if (context.tls?.lastError) warnings.push(`TLS certificate: ${context.tls.lastError}`);
       const reload = context.store?.lastReload;
       if (reload?.error) warnings.push(reload.error);
       if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
+      if (context.lifecycle?.stopping) {
+        return reply.code(503).header('Cache-Control', 'no-store').send({ status: 'stopping' });
+      }
       const ready = catalog.providers.length > 0;
       return reply
         .code(ready ? 200 : 503)
@@ -49,6 +72,7 @@ export function opsRoutes(context: ServerContext) {
           signing: context.signer
             ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
             : { configured: false },
+          tls: context.tls ? { notAfter: context.tls.notAfter.toISOString(), error: context.tls.lastError ?? null } : null,
           warnings,
         });
     });

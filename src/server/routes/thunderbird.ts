@@ -16,6 +16,7 @@ const ADDRESS_PARAMETERS = ['emailaddress'];
 export function thunderbirdRoutes(context: ServerContext) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     const answer = (request: FastifyRequest, reply: FastifyReply, lookup: Lookup | Refusal): FastifyReply => {
+      request.served = { format: 'thunderbird' };
       if (lookup instanceof Refusal) return refuse(reply, lookup);
       request.served = { format: 'thunderbird', domain: lookup.domain };
       const body = renderThunderbird(lookup.provider, lookup.domain, lookup.mailbox);
@@ -34,7 +35,10 @@ export function thunderbirdRoutes(context: ServerContext) {
     app.get('/.well-known/autoconfig/mail/config-v1.1.xml', byRequest);
     app.get<{ Params: { domain: string } }>('/v1.1/:domain', async (request, reply) => {
       const domain = normalizeDomain(request.params.domain);
-      if (domain === null) return refuse(reply, new Refusal(400, 'the path does not end in a domain name (/v1.1/<domain>)'));
+      if (domain === null) {
+        request.served = { format: 'thunderbird' };
+        return refuse(reply, new Refusal(400, 'the path does not end in a domain name (/v1.1/<domain>)'));
+      }
       return answer(request, reply, lookupDomain(context.catalog(), domain));
     });
   };
