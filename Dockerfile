@@ -22,5 +22,6 @@ USER node
 EXPOSE 8080
 VOLUME ["/providers"]
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# The README's start command; npm passes SIGTERM on for the graceful stop.
+# The README's start command; npm forwards SIGTERM to the service (the start
+# script execs node), which then stops gracefully.
 CMD ["npm", "start"]

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { chromium, type Browser } from 'playwright-core';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { startServer } from '../helpers/server.js';
 
@@ -18,7 +18,7 @@ const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRMo
 const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
 const OUTPUT = join(PROJECT_ROOT, 'test', 'output');
 
-async function main(): Promise<void> {
+async function main(t: Test): Promise<void> {
   const { url } = await startServer(t);
   mkdirSync(OUTPUT, { recursive: true });
   const browser: Browser = await chromium.launch({
@@ -105,5 +105,5 @@ if (!existsSync(CHROMIUM)) {
   if (process.env.CI) t.fail(`Chromium is not installed at ${CHROMIUM}`);
   else t.plan(0, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium)`);
 } else {
-  await main();
+  t.test('the setup page in headless Chromium', main);
 }
