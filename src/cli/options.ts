@@ -24,6 +24,8 @@ export interface Settings {
   readonly metricsToken?: string;
   /** After SIGTERM, keep serving this long (readiness 503) before closing the listeners. */
   readonly shutdownDelayMs: number;
+  /** Requests per minute per client address; 0 turns the limit off. */
+  readonly rateLimitPerMinute: number;
 }
 
 export class UsageError extends Error {}
@@ -45,6 +47,7 @@ export const SETTINGS_TABLE: readonly { flag: string; env: string; default: stri
   { flag: '--metrics-port', env: 'MAIL_AUTOCONFIG_METRICS_PORT', default: '(off)', meaning: 'serve Prometheus /metrics on its own port' },
   { flag: '--metrics-host', env: 'MAIL_AUTOCONFIG_METRICS_HOST', default: '127.0.0.1', meaning: 'address of the metrics listener' },
   { flag: '--shutdown-delay', env: 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY', default: '0', meaning: 'seconds to keep serving after SIGTERM while /readyz says 503, so load balancers stop sending first' },
+  { flag: '--rate-limit', env: 'MAIL_AUTOCONFIG_RATE_LIMIT', default: '600', meaning: 'requests per minute per client address (429 with Retry-After beyond it; 0 = off; trusted proxies\' own requests are exempt)' },
   { flag: '--metrics-token', env: 'MAIL_AUTOCONFIG_METRICS_TOKEN', default: '(off)', meaning: 'also serve /metrics on the main port, to requests with Authorization: Bearer <token>' },
 ];
 
@@ -108,8 +111,14 @@ export function resolveSettings(flags: Record<string, string | boolean | undefin
     ...(metricsPortText !== undefined ? { metricsPort: portNumber(metricsPortText, 'metrics port') } : {}),
     metricsHost: pick('metrics-host', 'MAIL_AUTOCONFIG_METRICS_HOST') ?? '127.0.0.1',
     ...(metricsToken !== undefined ? { metricsToken } : {}),
+    rateLimitPerMinute: count(pick('rate-limit', 'MAIL_AUTOCONFIG_RATE_LIMIT') ?? '600', 'rate limit'),
     shutdownDelayMs: seconds(pick('shutdown-delay', 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY') ?? '0', 'shutdown delay') * 1000,
   };
+}
+
+function count(text: string, what: string): number {
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${what} "${text}" is not a whole number`);
+  return Number(text);
 }
 
 function seconds(text: string, what: string): number {

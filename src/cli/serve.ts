@@ -30,7 +30,10 @@ const IDLE_GRACE_MS = 1_000;
  */
 async function drain(app: FastifyInstance): Promise<void> {
   const server = app.server as Server;
-  server.on('request', (_request, response) => response.setHeader('Connection', 'close'));
+  // Before Fastify's own listener: a fast answer would otherwise be sent already.
+  server.prependListener('request', (_request, response) => {
+    if (!response.headersSent) response.setHeader('Connection', 'close');
+  });
   netServerClose.call(server);
   const deadline = Date.now() + IDLE_GRACE_MS;
   while (Date.now() < deadline && (await connections(server)) > 0) await new Promise((r) => setTimeout(r, 50));
@@ -74,6 +77,7 @@ export async function serve(settings: Settings): Promise<void> {
   const common = {
     logger: { level: settings.logLevel },
     trustedProxies: settings.trustedProxies,
+    rateLimitPerMinute: settings.rateLimitPerMinute,
     ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),
   };
   const apps: FastifyInstance[] = [];
@@ -89,6 +93,7 @@ export async function serve(settings: Settings): Promise<void> {
     await signer.reloadIfChanged();
     if (signer.lastError) log.error({ error: signer.lastError }, 'signing certificate unusable; profiles are served unsigned until it is fixed');
     else log.info({ notAfter: signer.loaded?.notAfter }, 'Apple profiles are signed');
+    if (signer.permissionWarning) log.warn(signer.permissionWarning);
   } else {
     log.info('no signing certificate configured: Apple profiles are served unsigned');
   }
@@ -102,6 +107,7 @@ export async function serve(settings: Settings): Promise<void> {
   await store.watch();
   process.on('SIGHUP', () => void store.reload());
 
+  if (tls?.permissionWarning) log.warn(tls.permissionWarning);
   if (tls) {
     await main.listen({ host: settings.host, port: settings.httpsPort });
     tls.onChange = (error) => (error ? log.error({ error }, 'TLS certificate renewal unusable; keeping the current one') : log.info({ notAfter: tls.notAfter }, 'TLS certificate reloaded'));

@@ -106,6 +106,15 @@ async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportPa
   }
 }
 
+/**
+ * A private key readable by group or others is a warning (never an error:
+ * some secret stores mount files 0644 inside a private volume).
+ */
+export async function keyPermissionWarning(file: string): Promise<string | undefined> {
+  const { mode } = await stat(file);
+  return (mode & 0o077) !== 0 ? `${file} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
+}
+
 export interface SignerFiles {
   readonly keyFile: string;
   readonly certFile: string;
@@ -122,6 +131,8 @@ export class SignerSource {
   private lastCheck = 0;
   private checking: Promise<void> | undefined;
   lastError: string | undefined;
+  /** Set when the key file is readable by others. */
+  permissionWarning: string | undefined;
   /** Called after each reload attempt (metrics, logs). */
   onChange: ((signer: ProfileSigner | undefined, error: string | undefined) => void) | undefined;
 
@@ -153,6 +164,7 @@ export class SignerSource {
       if (stamp === this.stamp && this.signer) return;
       const [keyPem, certPem] = await Promise.all([readFile(this.files.keyFile, 'utf8'), readFile(this.files.certFile, 'utf8')]);
       this.signer = await createSigner(keyPem, certPem);
+      this.permissionWarning = await keyPermissionWarning(this.files.keyFile);
       this.stamp = stamp;
       this.lastError = undefined;
       this.onChange?.(this.signer, undefined);

@@ -5,6 +5,8 @@
  * clear 4xx line for bad input, never a stack trace.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import proxyAddr from 'proxy-addr';
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../mailbox.js';
@@ -30,6 +32,8 @@ export interface AppOptions {
   readonly trustedProxies?: readonly string[];
   /** Serve /metrics on this listener to requests with Authorization: Bearer <token>. */
   readonly metricsToken?: string;
+  /** Requests per minute per client address; 0 or absent: no limit. */
+  readonly rateLimitPerMinute?: number;
 }
 
 /** Paths served over plain HTTP too (clients' HTTP fallbacks, health probes). */
@@ -56,6 +60,22 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     keepAliveTimeout: 5_000,
   });
   app.decorateRequest('served', null);
+
+  if (options.rateLimitPerMinute) {
+    // Per client address (the forwarded one behind trusted proxies); the
+    // proxies' own requests (health checks, Caddy's ask) are never limited.
+    const isProxy = options.trustedProxies?.length ? proxyAddr.compile([...options.trustedProxies]) : () => false;
+    await app.register(rateLimit, {
+      max: options.rateLimitPerMinute,
+      timeWindow: 60_000,
+      cache: 50_000,
+      allowList: (request) => isProxy(request.ip, 0),
+      errorResponseBuilder: (_request, context) => ({
+        statusCode: 429,
+        message: `too many requests from your address; try again in ${Math.ceil(context.ttl / 1000)} s`,
+      }),
+    });
+  }
 
   if (options.redirectToHttpsPort !== undefined) {
     const port = options.redirectToHttpsPort;
@@ -107,6 +127,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
 
   app.setErrorHandler((error: { statusCode?: number; message?: string; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    // @fastify/rate-limit has set Retry-After; the reason is one line like every other.
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).type('text/plain; charset=utf-8').send('internal error; the problem has been logged\n');
@@ -117,6 +138,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).type('text/plain; charset=utf-8').send(`nothing here: ${request.method} ${safePath(request.url)}\n`),
   );
+
+  // Slow senders (slowloris) are cut off: all headers within 10 s.
+  app.server.headersTimeout = 10_000;
 
   await app.register(thunderbirdRoutes(context));
   await app.register(outlookRoutes(context));

@@ -4,7 +4,7 @@
  * without a restart. A broken renewal keeps the working certificate.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server } from 'node:https';
 
 export interface TlsFiles {
@@ -17,6 +17,7 @@ export class TlsSource {
   key: string;
   notAfter: Date;
   lastError: string | undefined;
+  readonly permissionWarning: string | undefined;
   onChange: ((error: string | undefined) => void) | undefined;
 
   constructor(readonly files: TlsFiles) {
@@ -24,6 +25,8 @@ export class TlsSource {
     this.cert = cert;
     this.key = key;
     this.notAfter = notAfter;
+    const { mode } = statSync(files.keyFile);
+    this.permissionWarning = (mode & 0o077) !== 0 ? `${files.keyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
   }
 
   private static read(files: TlsFiles): { cert: string; key: string; notAfter: Date } {

@@ -46,6 +46,7 @@ export function opsRoutes(context: ServerContext) {
       if (context.signer?.lastError) warnings.push(`signing certificate: ${context.signer.lastError}`);
       if (context.tls && context.tls.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) warnings.push(`the TLS certificate expires ${context.tls.notAfter.toISOString()}`);
       if (context.tls?.lastError) warnings.push(`TLS certificate: ${context.tls.lastError}`);
+      for (const warning of [context.signer?.permissionWarning, context.tls?.permissionWarning]) if (warning) warnings.push(warning);
       const reload = context.store?.lastReload;
       if (reload?.error) warnings.push(reload.error);
       if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
