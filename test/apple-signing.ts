@@ -1,7 +1,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { createSigner, SignerSource } from '../src/formats/signing.js';
+import { createSigner, SignedProfileCache, SignerSource } from '../src/formats/signing.js';
 import { makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
 import { request, startServer } from './helpers/server.js';
 import { validateProfile } from './helpers/apple-validator.js';
@@ -57,4 +57,18 @@ t.test('renewed certificate files are picked up without a restart', async (t) =>
   const kept = await source.current();
   t.equal(kept!.fingerprint, after!.fingerprint, 'a broken renewal keeps the last good signer');
   t.match(source.lastError, /no PEM certificate/);
+});
+
+t.test('the signed-profile cache: same bytes and signer, same answer; bounded in memory', async (t) => {
+  const pki = makePki('p256');
+  const signer = await createSigner(pki.keyPem, pki.chainPem);
+  const cache = new SignedProfileCache(10_000);
+  const a = await cache.sign(signer, Buffer.from('<plist>a</plist>'));
+  t.equal(await cache.sign(signer, Buffer.from('<plist>a</plist>')), a, 'a repeated profile comes from the cache');
+  t.not(await cache.sign(signer, Buffer.from('<plist>b</plist>')), a, 'other bytes, another signature');
+  t.ok(opensslVerify(pki, a, 'cached').equals(Buffer.from('<plist>a</plist>')), 'the cached answer verifies');
+  for (let i = 0; i < 100; i++) await cache.sign(signer, Buffer.from(`<plist>${i}</plist>`));
+  t.ok(cache.size < 100, `bounded: ${cache.size} entries kept of 102 within 10 kB`);
+  const renewed = await createSigner(pki.keyPem, pki.chainPem + '\n');
+  t.not(await cache.sign(renewed, Buffer.from('<plist>a</plist>')), a, 'a new certificate signs again');
 });

@@ -6,7 +6,7 @@
  * the maintained library that handles both RSA and ECDSA keys correctly
  * (node-forge is RSA-only and mangles UTF-8 given as a JS string).
  */
-import { createHash, createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -33,11 +33,50 @@ function pemToDer(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ''), 'base64');
 }
 
-/** A signer from a PEM private key and a PEM chain (leaf first, then intermediates). */
+const OID = {
+  signedData: '1.2.840.113549.1.7.2',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+} as const;
+
+const der = (block: { toBER(sizeOnly?: boolean): ArrayBuffer }): Buffer => Buffer.from(block.toBER(false));
+const algorithm = (oid: string, nullParameters: boolean): asn1js.Sequence =>
+  new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), ...(nullParameters ? [new asn1js.Null()] : [])] });
+
+/**
+ * One DER TLV around parts that are already DER. asn1js (which encodes
+ * every other piece here) cannot embed pre-encoded bytes, and re-encoding
+ * the certificate chain for every signature cost more than the RSA
+ * signature itself; X.690 8.1.3 definite lengths are all this needs.
+ */
+function tlv(tag: number, ...parts: Buffer[]): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  let header: Buffer;
+  if (length < 0x80) header = Buffer.from([tag, length]);
+  else {
+    const bytes: number[] = [];
+    for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
+    header = Buffer.from([tag, 0x80 | bytes.length, ...bytes]);
+  }
+  return Buffer.concat([header, ...parts]);
+}
+const SEQUENCE = 0x30;
+const SET = 0x31;
+const CONTEXT_0 = 0xa0;
+
+/**
+ * A signer from a PEM private key and a PEM chain (leaf first, then
+ * intermediates). pkijs reads the certificates once; each signature is made
+ * with node:crypto (OpenSSL); the parts that never change (certificates,
+ * signer identifier, algorithm identifiers) are encoded once. Several times
+ * faster than pkijs' own WebCrypto path.
+ */
 export async function createSigner(keyPem: string, chainPem: string): Promise<ProfileSigner> {
   const pems = chainPem.match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) throw new Error('the certificate file holds no PEM certificate');
-  const certificates = pems.map((pem) => pkijs.Certificate.fromBER(new Uint8Array(pemToDer(pem))));
+  const ders = pems.map((pem) => pemToDer(pem));
+  const certificates = ders.map((bytes) => pkijs.Certificate.fromBER(new Uint8Array(bytes)));
   const leaf = certificates[0]!;
   let keyObject: KeyObject;
   try {
@@ -45,42 +84,38 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
   } catch {
     throw new Error('the key file holds no readable PEM private key');
   }
-  const algorithm = signingAlgorithm(keyObject);
-  const key = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyObject.export({ format: 'der', type: 'pkcs8' })), algorithm, false, ['sign']);
-  await assertKeyMatchesLeaf(key, algorithm, leaf);
+  const algorithmParams = signingAlgorithm(keyObject);
+  const key = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyObject.export({ format: 'der', type: 'pkcs8' })), algorithmParams, false, ['sign']);
+  await assertKeyMatchesLeaf(key, algorithmParams, leaf);
+
+  const isEc = algorithmParams.name === 'ECDSA';
+  // Encoded once: RFC 5652 5.1 certificates [0] IMPLICIT, 5.3 sid, algorithms.
+  const certificateSet = tlv(CONTEXT_0, ...ders);
+  const issuerAndSerial = der(new asn1js.Sequence({ value: [leaf.issuer.toSchema(), leaf.serialNumber] }));
+  const digestAlgorithm = der(algorithm(OID.sha256, false));
+  const signatureAlgorithm = der(isEc ? algorithm(OID.ecdsaWithSha256, false) : algorithm(OID.rsaEncryption, true));
+  const version = der(new asn1js.Integer({ value: 1 }));
+  const dataType = der(new asn1js.ObjectIdentifier({ value: ID_DATA }));
+  const signedDataType = der(new asn1js.ObjectIdentifier({ value: OID.signedData }));
+  const contentTypeAttribute = der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: CONTENT_TYPE_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.ObjectIdentifier({ value: ID_DATA })] })] }));
 
   return {
     notAfter: leaf.notAfter.value,
     subject: leaf.subject.typesAndValues.map((tv) => `${tv.type === '2.5.4.3' ? 'CN' : tv.type}=${tv.value.valueBlock.value}`).join(', '),
     fingerprint: createHash('sha256').update(chainPem).update(keyObject.export({ format: 'der', type: 'pkcs8' })).digest('hex').slice(0, 16),
     async sign(content: Buffer): Promise<Buffer> {
-      const digest = await webcrypto.subtle.digest('SHA-256', new Uint8Array(content));
-      const signedData = new pkijs.SignedData({
-        version: 1,
-        encapContentInfo: new pkijs.EncapsulatedContentInfo({
-          eContentType: ID_DATA,
-          eContent: new asn1js.OctetString({ valueHex: new Uint8Array(content) }),
-        }),
-        signerInfos: [
-          new pkijs.SignerInfo({
-            version: 1,
-            sid: new pkijs.IssuerAndSerialNumber({ issuer: leaf.issuer, serialNumber: leaf.serialNumber }),
-            signedAttrs: new pkijs.SignedAndUnsignedAttributes({
-              type: 0,
-              attributes: [
-                new pkijs.Attribute({ type: CONTENT_TYPE_ATTRIBUTE, values: [new asn1js.ObjectIdentifier({ value: ID_DATA })] }),
-                new pkijs.Attribute({ type: SIGNING_TIME_ATTRIBUTE, values: [new asn1js.UTCTime({ valueDate: new Date() })] }),
-                new pkijs.Attribute({ type: MESSAGE_DIGEST_ATTRIBUTE, values: [new asn1js.OctetString({ valueHex: digest })] }),
-              ],
-            }),
-          }),
-        ],
-        // Leaf and intermediates: the device must build a path to a root it trusts.
-        certificates,
-      });
-      await signedData.sign(key, 0, 'SHA-256');
-      const contentInfo = new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signedData.toSchema(true) });
-      return Buffer.from(contentInfo.toSchema().toBER(false));
+      // Signed attributes, in DER order (by encoding): content type, signing time, message digest.
+      const attributes = [
+        contentTypeAttribute,
+        der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: SIGNING_TIME_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.UTCTime({ valueDate: new Date() })] })] })),
+        der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: MESSAGE_DIGEST_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.OctetString({ valueHex: createHash('sha256').update(content).digest() })] })] })),
+      ];
+      // RFC 5652 5.4: the signature covers the attributes as a SET; they are sent as [0] IMPLICIT.
+      const signature = cryptoSign('sha256', tlv(SET, ...attributes), isEc ? { key: keyObject, dsaEncoding: 'der' } : keyObject);
+      const signerInfo = tlv(SEQUENCE, version, issuerAndSerial, digestAlgorithm, tlv(CONTEXT_0, ...attributes), signatureAlgorithm, tlv(0x04, signature));
+      const encapsulated = tlv(SEQUENCE, dataType, tlv(CONTEXT_0, tlv(0x04, content)));
+      const signedData = tlv(SEQUENCE, version, tlv(SET, digestAlgorithm), encapsulated, certificateSet, tlv(SET, signerInfo));
+      return tlv(SEQUENCE, signedDataType, tlv(CONTEXT_0, signedData));
     },
   };
 }
@@ -185,5 +220,41 @@ export function unwrapSignedProfile(der: Buffer): Buffer | undefined {
     return content ? Buffer.from(content.getValue()) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Signed profiles for the same unsigned bytes and the same signer, kept
+ * while both are unchanged: a profile is a pure function of provider and
+ * mailbox, so the unsigned bytes are the exact key. Least recently used
+ * entries go first once `maxBytes` is reached.
+ */
+export class SignedProfileCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+
+  async sign(signer: ProfileSigner, content: Buffer): Promise<Buffer> {
+    const key = `${signer.fingerprint}:${createHash('sha256').update(content).digest('base64')}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const signed = await signer.sign(content);
+    this.entries.set(key, signed);
+    this.bytes += signed.length;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= value.length;
+    }
+    return signed;
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -5,11 +5,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APPLE_CONTENT_TYPE, chooseAppleServers, parseFullName, profileFileName, renderApple } from '../../formats/apple.js';
+import { SignedProfileCache } from '../../formats/signing.js';
 import type { ServerContext } from '../context.js';
 import { lookupMailbox, mailboxFrom, queryParameter, Refusal, refuse } from '../request.js';
 
 export function appleRoutes(context: ServerContext) {
   return async function plugin(app: FastifyInstance): Promise<void> {
+    const signed = new SignedProfileCache();
     const profile = async (request: FastifyRequest, reply: FastifyReply) => {
       request.served = { format: 'apple' };
       const address = queryParameter(request, ['emailaddress', 'email']);
@@ -37,7 +39,7 @@ export function appleRoutes(context: ServerContext) {
         ...(fullName !== undefined ? { fullName } : {}),
       });
       const signer = await context.signer?.current();
-      const body = signer ? await signer.sign(unsigned) : unsigned;
+      const body = signer ? await signed.sign(signer, unsigned) : unsigned;
       return reply
         .type(APPLE_CONTENT_TYPE)
         .header('Content-Disposition', `attachment; filename="${profileFileName(lookup.provider)}"`)
