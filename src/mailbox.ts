@@ -43,7 +43,12 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * UTS #46 via WHATWG URL), lower case, without a trailing dot. Returns null
  * for anything that is not a host name with at least two labels.
  */
+const PLAIN_ASCII_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!xn--)(?!-)[a-z0-9-]*[a-z][a-z0-9-]*(?<!-)$/;
+
 export function normalizeDomain(raw: string): string | null {
+  // Fast path for what clients send almost always: a lower-case ASCII name
+  // without punycode labels, which UTS #46 would return unchanged.
+  if (raw.length <= MAX_DOMAIN_OCTETS && PLAIN_ASCII_DOMAIN.test(raw) && !raw.includes('xn--')) return raw;
   if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw)) return null;
   const trimmed = raw.endsWith('.') ? raw.slice(0, -1) : raw;
   // domainToASCII accepts IP addresses and bracketed IPv6; mail domains here are names.

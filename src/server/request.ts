@@ -101,9 +101,15 @@ export function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
   return reply.code(refusal.status).type('text/plain; charset=utf-8').header('Cache-Control', 'no-store').send(`${refusal.reason}\n`);
 }
 
-/** A strong validator for a response body. */
+const etags = new WeakMap<Buffer, string>();
+/** A strong validator for a response body; remembered for prepared (shared) bodies. */
 export function etagOf(body: Buffer): string {
-  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+  let etag = etags.get(body);
+  if (etag === undefined) {
+    etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+    etags.set(body, etag);
+  }
+  return etag;
 }
 
 /** Answer 304 when the client already has this body (If-None-Match), else send it. */

@@ -1,0 +1,236 @@
+// npm run bench: throughput and latency of every endpoint, against the limit
+// of the platform (a bare node:http server answering the same bytes from
+// memory) and of the machine (nginx, one worker, the same bytes as static
+// files), all pinned to the same core; the load generator (wrk) runs on
+// another core. Runs are interleaved ROUNDS times and the median ratios are
+// reported, because absolute figures on a shared machine drift.
+//
+// Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
+// LOAD_CORE (1), OUT (bench/results.json).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECONDS = Number(process.env.SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const CORE = process.env.CORE ?? '0';
+const LOAD_CORE = process.env.LOAD_CORE ?? '1';
+const OUT = process.env.OUT ?? join(root, 'bench', 'results.json');
+const work = mkdtempSync(join(tmpdir(), 'bench-'));
+
+const outlookBody = '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.com</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>';
+/** name, method, path, Host, body; `signed` runs against the signing instance; `distinct` varies the mailbox per request. */
+const ENDPOINTS = [
+  { name: 'thunderbird ?emailaddress', method: 'GET', path: '/mail/config-v1.1.xml?emailaddress=alice%40example.com', host: 'autoconfig.example.com' },
+  { name: 'thunderbird by Host', method: 'GET', path: '/mail/config-v1.1.xml', host: 'autoconfig.example.com' },
+  { name: 'ISPDB /v1.1/<domain>', method: 'GET', path: '/v1.1/example.com', host: 'ispdb.example' },
+  { name: 'outlook POST', method: 'POST', path: '/autodiscover/autodiscover.xml', host: 'autodiscover.example.com', body: outlookBody },
+  { name: 'autodiscover v2 JSON', method: 'GET', path: '/autodiscover/autodiscover.json?Email=alice%40example.com&Protocol=AutodiscoverV1', host: 'autodiscover.example.com' },
+  { name: 'apple unsigned', method: 'GET', path: '/mobileconfig?emailaddress=alice%40example.com', host: 'example.com' },
+  { name: 'apple signed, repeated', method: 'GET', path: '/mobileconfig?emailaddress=alice%40example.com', host: 'example.com', signed: true },
+  { name: 'apple signed, distinct', method: 'GET', path: '/mobileconfig?emailaddress=alice%40example.com', host: 'example.com', signed: true, distinct: true },
+  { name: 'setup page', method: 'GET', path: '/setup?emailaddress=alice%40example.com', host: 'example.com' },
+];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function fetchOnce(port, endpoint) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method, headers: { host: endpoint.host, 'content-type': 'text/xml; charset=utf-8' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    if (endpoint.body) req.write(endpoint.body);
+    req.end();
+  });
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetchOnce(port, { method: 'GET', path: '/healthz', host: 'x' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+// --- the service, unsigned and signed instances, pinned to CORE ------------------
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-days', '2', '-subj', '/CN=bench'], { stdio: 'pipe' });
+const started = [];
+async function startService(extra) {
+  const port = await freePort();
+  const child = spawn('taskset', ['-c', CORE, process.execPath, join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', ...extra], {
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  started.push(child);
+  const t0 = performance.now();
+  await waitFor(port);
+  return { port, child, startupMs: Math.round(performance.now() - t0) };
+}
+const unsigned = await startService([]);
+const signedService = await startService(['--signing-key', join(work, 'key.pem'), '--signing-cert', join(work, 'cert.pem')]);
+
+// --- byte-identical copies for the references -------------------------------------
+const copies = [];
+for (const [i, endpoint] of ENDPOINTS.entries()) {
+  const answer = await fetchOnce(endpoint.signed ? signedService.port : unsigned.port, endpoint);
+  if (answer.status !== 200) throw new Error(`${endpoint.name}: ${answer.status}`);
+  copies.push({ file: `e${i}`, contentType: answer.headers['content-type'], body: answer.body });
+}
+const bare = createServerScript();
+function createServerScript() {
+  // The platform's limit: node:http answering from a buffer, nothing else.
+  const file = join(work, 'bare.mjs');
+  writeFileSync(file, `import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+const copies = JSON.parse(readFileSync(${JSON.stringify(join(work, 'copies.json'))}, 'utf8')).map((c) => ({ ...c, body: Buffer.from(c.body, 'base64') }));
+const byPath = new Map(copies.map((c) => ['/' + c.file, c]));
+createServer((req, res) => {
+  const c = byPath.get(req.url);
+  if (!c) { res.writeHead(404).end(); return; }
+  req.resume();
+  res.writeHead(200, { 'content-type': c.contentType, 'content-length': c.body.length }).end(c.body);
+}).listen(Number(process.argv[2]), '127.0.0.1');
+`);
+  return file;
+}
+writeFileSync(join(work, 'copies.json'), JSON.stringify(copies.map((c) => ({ ...c, body: c.body.toString('base64') }))));
+const barePort = await freePort();
+started.push(spawn('taskset', ['-c', CORE, process.execPath, bare, String(barePort)], { stdio: 'ignore' }));
+await new Promise((r) => setTimeout(r, 500));
+
+// The machine's limit: nginx, one worker, static files.
+const nginxPort = await freePort();
+const html = join(work, 'html');
+mkdirSync(html);
+for (const c of copies) writeFileSync(join(html, c.file), c.body);
+const locations = copies.map((c) => `    location = /${c.file} { default_type "${c.contentType}"; }`).join('\n');
+writeFileSync(join(work, 'nginx.conf'), `worker_processes 1;
+daemon off;
+pid ${join(work, 'nginx.pid')};
+error_log ${join(work, 'nginx-error.log')};
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${work}/body; proxy_temp_path ${work}/proxy; fastcgi_temp_path ${work}/fcgi; uwsgi_temp_path ${work}/uwsgi; scgi_temp_path ${work}/scgi;
+  server {
+    listen 127.0.0.1:${nginxPort};
+    root ${html};
+    error_page 405 =200 $uri;
+${locations}
+  }
+}
+`);
+started.push(spawn('taskset', ['-c', CORE, 'nginx', '-c', join(work, 'nginx.conf'), '-p', work], { stdio: 'ignore' }));
+await new Promise((r) => setTimeout(r, 500));
+
+// --- wrk on LOAD_CORE ----------------------------------------------------------
+function luaScript(endpoint, target) {
+  const file = join(work, `wrk-${Math.random().toString(36).slice(2)}.lua`);
+  const body = endpoint.body && target === 'ours' ? endpoint.body : '';
+  const method = target === 'ours' ? endpoint.method : endpoint.method === 'POST' ? 'POST' : 'GET';
+  writeFileSync(file, `wrk.method = ${JSON.stringify(method)}
+wrk.headers["Host"] = ${JSON.stringify(endpoint.host)}
+wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
+${body ? `wrk.body = ${JSON.stringify(body)}` : ''}
+local counter = 0
+request = function()
+  ${endpoint.distinct && target === 'ours' ? 'counter = counter + 1\n  return wrk.format(nil, "/mobileconfig?emailaddress=user" .. counter .. "-" .. math.random(1, 1000000000) .. "%40example.com")' : 'return wrk.format(nil)'}
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\":%d,\\"seconds\\":%f,\\"p50\\":%f,\\"p99\\":%f,\\"errors\\":%d,\\"non2xx\\":%d}\\n", summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
+end
+`);
+  return file;
+}
+
+function wrk(port, path, endpoint, target, seconds) {
+  const script = luaScript(endpoint, target);
+  const out = execFileSync('taskset', ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
+  const result = JSON.parse(out.split('\n').find((l) => l.startsWith('JSON ')).slice(5));
+  return { rps: result.requests / result.seconds, p50: result.p50, p99: result.p99, errors: result.errors + result.non2xx };
+}
+
+const peakRss = (pid) => {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+};
+// taskset execs node, so the pid is the service's.
+const servicePids = [unsigned.child.pid, signedService.child.pid];
+
+// Warm-up: JIT and caches.
+for (const [i, endpoint] of ENDPOINTS.entries()) {
+  wrk(endpoint.signed ? signedService.port : unsigned.port, endpoint.path, endpoint, 'ours', 1);
+  wrk(barePort, `/e${i}`, endpoint, 'bare', 1);
+}
+
+const runs = ENDPOINTS.map(() => ({ ours: [], bare: [], nginx: [] }));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [i, endpoint] of ENDPOINTS.entries()) {
+    runs[i].ours.push(wrk(endpoint.signed ? signedService.port : unsigned.port, endpoint.path, endpoint, 'ours', SECONDS));
+    runs[i].bare.push(wrk(barePort, `/e${i}`, endpoint, 'bare', SECONDS));
+    runs[i].nginx.push(wrk(nginxPort, `/e${i}`, endpoint, 'nginx', SECONDS));
+    process.stderr.write(`round ${round + 1}/${ROUNDS} ${endpoint.name}: ${Math.round(runs[i].ours.at(-1).rps)}/s ours, ${Math.round(runs[i].bare.at(-1).rps)}/s bare, ${Math.round(runs[i].nginx.at(-1).rps)}/s nginx\n`);
+  }
+}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+};
+const rows = ENDPOINTS.map((endpoint, i) => {
+  const r = runs[i];
+  return {
+    endpoint: endpoint.name,
+    oursRps: Math.round(median(r.ours.map((x) => x.rps))),
+    oursP50ms: Math.round(median(r.ours.map((x) => x.p50)) * 100) / 100,
+    oursP99ms: Math.round(median(r.ours.map((x) => x.p99)) * 100) / 100,
+    errors: r.ours.reduce((s, x) => s + x.errors, 0),
+    bareRps: Math.round(median(r.bare.map((x) => x.rps))),
+    nginxRps: Math.round(median(r.nginx.map((x) => x.rps))),
+    ratioToBare: Math.round(median(r.ours.map((x, k) => x.rps / r.bare[k].rps)) * 100) / 100,
+    ratioToNginx: Math.round(median(r.ours.map((x, k) => x.rps / r.nginx[k].rps)) * 100) / 100,
+  };
+});
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  rounds: ROUNDS,
+  secondsPerRun: SECONDS,
+  connections: CONNECTIONS,
+  pinned: { service: CORE, load: LOAD_CORE },
+  startupMs: { unsigned: unsigned.startupMs, signed: signedService.startupMs },
+  peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])) },
+  rows,
+};
+for (const child of started) child.kill('SIGTERM');
+try {
+  execFileSync('nginx', ['-c', join(work, 'nginx.conf'), '-p', work, '-s', 'quit'], { stdio: 'ignore' });
+} catch {}
+
+console.table(rows);
+console.log(`start-up to ready: ${result.startupMs.unsigned} ms (unsigned), ${result.startupMs.signed} ms (signed); peak resident memory: ${result.peakRssMiB.unsigned} MiB / ${result.peakRssMiB.signed} MiB`);
+writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`written to ${OUT}`);
