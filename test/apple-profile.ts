@@ -154,3 +154,26 @@ t.test('refusals: no address, bad address, bad name, unknown domain, OAuth2 only
     t.notMatch(response.text, /<script>/);
   }
 });
+
+t.test('the prepared profile equals the profile built directly, byte for byte', async (t) => {
+  const { renderAppleDirect } = await import('../src/formats/apple.js');
+  const catalog = buildCatalog([...SOURCES, { file: 'ex.yaml', text: (await import('node:fs')).readFileSync(new URL('../providers/example.yaml', import.meta.url), 'utf8') }]);
+  const cases: [string, string | undefined][] = [
+    ['alice@example.com', undefined],
+    ['"O\'Brien & <Co>"@example.com', 'Jörg O\'Brien & "Co"'],
+    ['bob@variants.example', 'Ä B'],
+    ['carol@starttls.example', undefined],
+  ];
+  for (const [address, fullName] of cases) {
+    const parsed = parseAddress(address);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const provider = catalog.byDomain(parsed.value.domain)!;
+    const choice = chooseAppleServers(provider);
+    if (!choice.ok) throw new Error(choice.reason);
+    const options = { identifierPrefix: IDENTIFIER_PREFIX, ...(fullName ? { fullName } : {}) };
+    for (const language of ['en', 'de']) {
+      const prepared = renderApple(provider, parsed.value, choice.servers, { ...options, language });
+      t.ok(prepared.equals(renderAppleDirect(provider, parsed.value, choice.servers, { ...options, language })), `${address} ${fullName ?? ''} ${language}`);
+    }
+  }
+});

@@ -1,8 +1,7 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { createSigner, SignedProfileCache, SignerSource } from '../src/formats/signing.js';
-import { makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
+import { liveFiles, makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
 import { request, startServer } from './helpers/server.js';
 import { validateProfile } from './helpers/apple-validator.js';
 
@@ -41,15 +40,12 @@ t.test('a key that does not belong to the certificate is refused', async (t) => 
 t.test('renewed certificate files are picked up without a restart', async (t) => {
   const first = makePki('rsa', 30);
   const second = makePki('p256', 60);
-  const keyFile = join(first.dir, 'live.key');
-  const certFile = join(first.dir, 'live.pem');
-  copyFileSync(first.keyFile, keyFile);
-  copyFileSync(first.chainFile, certFile);
+  const live = liveFiles(first, 'live');
+  const { keyFile, certFile } = live;
   const source = new SignerSource({ keyFile, certFile }, 0);
   const before = await source.current();
   t.ok(before);
-  writeFileSync(keyFile, second.keyPem);
-  writeFileSync(certFile, second.chainPem);
+  live.renew(second);
   const after = await source.current();
   t.not(after!.fingerprint, before!.fingerprint, 'a new signer');
   t.ok(after!.notAfter > before!.notAfter);

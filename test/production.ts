@@ -4,13 +4,11 @@
  * metrics, readiness, logs without addresses, graceful shutdown under load.
  * The real `serve` command runs as a child process.
  */
-import { copyFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:tls';
-import { join } from 'node:path';
 import t from 'tap';
 import { httpFetch } from '../src/http-client.js';
-import { makePki } from './helpers/pki.js';
+import { liveFiles, makePki } from './helpers/pki.js';
 import { spawnServe } from './helpers/process.js';
 import { request, startServer } from './helpers/server.js';
 
@@ -28,10 +26,8 @@ function peerSerial(port: number, servername: string): Promise<string> {
 t.test('HTTPS, the HTTP companion, HSTS, readiness and certificate reload', async (t) => {
   const first = makePki('rsa', 40);
   const second = makePki('p256', 90);
-  const certFile = join(first.dir, 'tls.pem');
-  const keyFile = join(first.dir, 'tls.key');
-  copyFileSync(first.chainFile, certFile);
-  copyFileSync(first.keyFile, keyFile);
+  const live = liveFiles(first, 'tls');
+  const { certFile, keyFile } = live;
   const server = await spawnServe(t, ['--tls-cert', certFile, '--tls-key', keyFile, '--https-port', '0'], {}, 2);
   const https = server.urls.find((u) => u.startsWith('https:'))!;
   const http = server.urls.find((u) => u.startsWith('http:'))!;
@@ -59,8 +55,7 @@ t.test('HTTPS, the HTTP companion, HSTS, readiness and certificate reload', asyn
   t.match(ready.tls, { notAfter: /^\d{4}-/, error: null });
 
   const before = await peerSerial(Number(new URL(https).port), 'autoconfig.example.com');
-  copyFileSync(second.chainFile, certFile);
-  copyFileSync(second.keyFile, keyFile);
+  live.renew(second);
   let after = before;
   for (let i = 0; i < 60 && after === before; i++) {
     await new Promise((r) => setTimeout(r, 250));

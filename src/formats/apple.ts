@@ -22,6 +22,7 @@ import { build } from 'plist';
 import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { LANGUAGES, message } from '../messages.js';
+import { escapeXmlText, HoleMarkers, PreparedDocument } from './prepared.js';
 
 export const APPLE_CONTENT_TYPE = 'application/x-apple-aspen-config';
 
@@ -86,75 +87,139 @@ export interface AppleOptions {
   readonly language?: string;
 }
 
-/**
- * The unsigned profile. Same input → the same bytes (no dates, no random
- * identifiers), which lets clients and caches compare profiles.
- */
-export function renderApple(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
-  const language = options.language ?? 'en';
+/** What a profile says about one mailbox; everything else depends on provider and domain only. */
+interface MailboxValues {
+  readonly address: string;
+  readonly identifier: string;
+  readonly profileUuid: string;
+  readonly mailUuid: string;
+  readonly username: (template: string) => string;
+  readonly fullName?: string;
+}
+
+/** The profile as a typed object, serialised by plist (integers, booleans and escaping by construction). */
+function buildProfile(provider: Provider, domain: string, servers: AppleServerChoice, language: string, values: MailboxValues): string {
   const { incoming, outgoing } = servers;
-  const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
   const providerName = localize(provider.name, language);
   const describe = (lang: string, s: Server): string =>
-    message(lang, s.socketType === 'plain' ? 'apple.server.unencrypted' : 'apple.server.encrypted', {
-      host: fillDomain(s.host, mailbox.domain),
-      port: s.port,
-    });
+    message(lang, s.socketType === 'plain' ? 'apple.server.unencrypted' : 'apple.server.encrypted', { host: fillDomain(s.host, domain), port: s.port });
   const consent: Record<string, string> = {};
   for (const lang of ['default', ...LANGUAGES]) {
     const l = lang === 'default' ? 'en' : lang;
-    consent[lang] = message(l, 'apple.profile.consent', {
-      address: mailbox.address,
-      incoming: describe(l, incoming),
-      outgoing: describe(l, outgoing),
-    });
+    consent[lang] = message(l, 'apple.profile.consent', { address: values.address, incoming: describe(l, incoming), outgoing: describe(l, outgoing) });
   }
   const outgoingAuthentication = appleAuthentication(outgoing)!;
   const mail: Record<string, unknown> = {
     PayloadType: 'com.apple.mail.managed',
     PayloadVersion: 1,
-    PayloadIdentifier: `${ids.identifier}.mail`,
-    PayloadUUID: ids.uuid('mail'),
-    PayloadDisplayName: message(language, 'apple.payload.displayName', { address: mailbox.address }),
+    PayloadIdentifier: `${values.identifier}.mail`,
+    PayloadUUID: values.mailUuid,
+    PayloadDisplayName: message(language, 'apple.payload.displayName', { address: values.address }),
     EmailAccountDescription: providerName,
-    EmailAccountName: options.fullName,
+    EmailAccountName: values.fullName,
     EmailAccountType: incoming.protocol === 'imap' ? 'EmailTypeIMAP' : 'EmailTypePOP',
-    EmailAddress: mailbox.address,
-    IncomingMailServerHostName: fillDomain(incoming.host, mailbox.domain),
+    EmailAddress: values.address,
+    IncomingMailServerHostName: fillDomain(incoming.host, domain),
     IncomingMailServerPortNumber: incoming.port,
     IncomingMailServerUseSSL: incoming.socketType !== 'plain',
     IncomingMailServerAuthentication: appleAuthentication(incoming),
     // Left out when not derivable: the device then asks for it.
-    IncomingMailServerUsername: incoming.username === null ? undefined : fillTemplate(incoming.username, mailbox),
-    OutgoingMailServerHostName: fillDomain(outgoing.host, mailbox.domain),
+    IncomingMailServerUsername: incoming.username === null ? undefined : values.username(incoming.username),
+    OutgoingMailServerHostName: fillDomain(outgoing.host, domain),
     OutgoingMailServerPortNumber: outgoing.port,
     OutgoingMailServerUseSSL: outgoing.socketType !== 'plain',
     OutgoingMailServerAuthentication: outgoingAuthentication,
-    OutgoingMailServerUsername:
-      outgoingAuthentication === 'EmailAuthNone' || outgoing.username === null ? undefined : fillTemplate(outgoing.username, mailbox),
+    OutgoingMailServerUsername: outgoingAuthentication === 'EmailAuthNone' || outgoing.username === null ? undefined : values.username(outgoing.username),
     OutgoingPasswordSameAsIncomingPassword: outgoing.sameLoginAsIncoming && outgoingAuthentication !== 'EmailAuthNone',
   };
   const profile = {
     PayloadType: 'Configuration',
     PayloadVersion: 1,
-    PayloadIdentifier: ids.identifier,
-    PayloadUUID: ids.uuid('profile'),
-    PayloadDisplayName: message(language, 'apple.profile.displayName', { provider: providerName, address: mailbox.address }),
-    PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: mailbox.address }),
+    PayloadIdentifier: values.identifier,
+    PayloadUUID: values.profileUuid,
+    PayloadDisplayName: message(language, 'apple.profile.displayName', { provider: providerName, address: values.address }),
+    PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: values.address }),
     PayloadOrganization: providerName,
     ConsentText: consent,
     PayloadContent: [mail],
   };
   // plist.build drops undefined values, which is how optional keys stay out.
-  return Buffer.from(build(profile as Parameters<typeof build>[0]), 'utf8');
+  return build(profile as Parameters<typeof build>[0]);
+}
+
+// Hole names that are not user-name templates (those start with %).
+const ID_HOLE = '\u0001id';
+const PROFILE_UUID_HOLE = '\u0001profile';
+const MAIL_UUID_HOLE = '\u0001mail';
+const NAME_HOLE = '\u0001name';
+
+const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
+
+/**
+ * The unsigned profile. Same input → the same bytes (no dates, no random
+ * identifiers), which lets clients and caches compare profiles. The
+ * document is built once per provider, domain and variant; a request fills
+ * in the address, user names, identifiers and name.
+ */
+export function renderApple(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
+  const language = options.language ?? 'en';
+  const key = `${mailbox.domain}|${options.identifierPrefix}|${language}|${options.fullName !== undefined}|${servers.incoming.host}:${servers.incoming.port}|${servers.outgoing.host}:${servers.outgoing.port}`;
+  let byVariant = cache.get(provider);
+  if (!byVariant) cache.set(provider, (byVariant = new Map()));
+  let prepared = byVariant.get(key);
+  if (!prepared) {
+    const holes = new HoleMarkers();
+    const built = buildProfile(provider, mailbox.domain, servers, language, {
+      address: holes.mark('%EMAILADDRESS%'),
+      identifier: `${options.identifierPrefix}.${provider.id}.${holes.mark(ID_HOLE)}`,
+      profileUuid: holes.mark(PROFILE_UUID_HOLE),
+      mailUuid: holes.mark(MAIL_UUID_HOLE),
+      username: (template) => holes.mark(template),
+      ...(options.fullName !== undefined ? { fullName: holes.mark(NAME_HOLE) } : {}),
+    });
+    prepared = new PreparedDocument(built, holes, escapeXmlText);
+    byVariant.set(key, prepared);
+  }
+  const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
+  return prepared.renderWith((template) => {
+    switch (template) {
+      case ID_HOLE:
+        return ids.idPart;
+      case PROFILE_UUID_HOLE:
+        return ids.uuid('profile');
+      case MAIL_UUID_HOLE:
+        return ids.uuid('mail');
+      case NAME_HOLE:
+        return options.fullName ?? '';
+      default:
+        return fillTemplate(template, mailbox);
+    }
+  });
+}
+
+/** The same profile built directly with the mailbox's values (the reference the prepared document must equal). */
+export function renderAppleDirect(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
+  const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
+  return Buffer.from(
+    buildProfile(provider, mailbox.domain, servers, options.language ?? 'en', {
+      address: mailbox.address,
+      identifier: ids.identifier,
+      profileUuid: ids.uuid('profile'),
+      mailUuid: ids.uuid('mail'),
+      username: (template) => fillTemplate(template, mailbox),
+      ...(options.fullName !== undefined ? { fullName: options.fullName } : {}),
+    }),
+    'utf8',
+  );
 }
 
 /** Identifier and UUIDs of a (provider, mailbox) pair; stable across installs. */
-export function appleIdentity(prefix: string, provider: Provider, mailbox: Mailbox): { identifier: string; uuid: (part: string) => string } {
+export function appleIdentity(prefix: string, provider: Provider, mailbox: Mailbox): { identifier: string; idPart: string; uuid: (part: string) => string } {
   const namespace = uuidV5(prefix, DNS_NAMESPACE);
   const key = `${provider.id}|${mailbox.localPart.toLowerCase()}@${mailbox.domain}`;
   const uuid = (part: string): string => uuidV5(`${key}|${part}`, namespace).toUpperCase();
-  return { identifier: `${prefix}.${provider.id}.${uuid('id').toLowerCase()}`, uuid };
+  const idPart = uuid('id').toLowerCase();
+  return { identifier: `${prefix}.${provider.id}.${idPart}`, idPart, uuid };
 }
 
 /** RFC 9562 name space for DNS names. */

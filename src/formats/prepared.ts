@@ -4,6 +4,7 @@
  * with escaping, instead of building the whole document again. The builder
  * does all escaping of provider data; the holes escape the mailbox data.
  */
+import { randomBytes } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
 import { fillTemplate, type Mailbox } from '../mailbox.js';
 
@@ -23,17 +24,20 @@ export function xmlBuilder(): XMLBuilder {
 export const XML_DECLARATION = { '?xml': { '@version': '1.0', '@encoding': 'UTF-8' } };
 
 /**
- * NUL never survives validation into provider data (the schema and the
- * address parser refuse control characters), so it can mark holes safely.
+ * Holes are marked with letters and digits around a random value chosen at
+ * start-up: both builders (XML, plist) pass them through unchanged (the
+ * plist builder drops control and private-use characters), and provider
+ * data cannot guess them. A marker left in the output is still caught below.
  */
-const HOLE = /\u0000(\d+)\u0000/;
+const NONCE = randomBytes(12).toString('hex');
+const HOLE = new RegExp(`H${NONCE}x(\\d+)x`);
 
 export class HoleMarkers {
   readonly templates: string[] = [];
   /** A marker standing for `template` filled with the mailbox, escaped. */
   mark(template: string): string {
     this.templates.push(template);
-    return `\u0000${this.templates.length - 1}\u0000`;
+    return `H${NONCE}x${this.templates.length - 1}x`;
   }
 }
 
@@ -43,7 +47,12 @@ export class PreparedDocument {
   /** The document with every template left as written (no mailbox). */
   readonly generic: Buffer;
 
-  constructor(built: string, markers: HoleMarkers) {
+  constructor(
+    built: string,
+    markers: HoleMarkers,
+    /** How filled-in values are escaped: XML attributes and text by default. */
+    private readonly escape: (text: string) => string = escapeXml,
+  ) {
     const pieces = built.split(HOLE);
     const parts: string[] = [];
     const slots: string[] = [];
@@ -51,18 +60,25 @@ export class PreparedDocument {
       if (i % 2 === 0) parts.push(pieces[i]!);
       else slots.push(markers.templates[Number(pieces[i])]!);
     }
-    if (slots.length !== markers.templates.length || parts.some((part) => part.includes('\u0000'))) {
+    // A marker may stand in several places (the address in several texts),
+    // but every one must be intact and known.
+    if (slots.some((slot) => slot === undefined) || parts.some((part) => part.includes(NONCE))) {
       throw new Error('prepared document: hole markers were altered by the builder');
     }
     this.parts = parts;
     this.slots = slots;
-    this.generic = Buffer.from(this.join((template) => escapeXml(template)), 'utf8');
+    this.generic = Buffer.from(this.join((template) => escape(template)), 'utf8');
   }
 
   /** The document for one mailbox; `transform` may keep a template unfilled. */
   render(mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = (_, filled) => filled): Buffer {
     if (!mailbox || this.slots.length === 0) return this.generic;
-    return Buffer.from(this.join((template) => escapeXml(transform(template, fillTemplate(template, mailbox)))), 'utf8');
+    return this.renderWith((template) => transform(template, fillTemplate(template, mailbox)));
+  }
+
+  /** The document with each hole's template replaced by `fill(template)`, escaped. */
+  renderWith(fill: (template: string) => string): Buffer {
+    return Buffer.from(this.join((template) => this.escape(fill(template))), 'utf8');
   }
 
   private join(fill: (template: string) => string): string {
@@ -70,6 +86,11 @@ export class PreparedDocument {
     for (let i = 0; i < this.slots.length; i++) out += fill(this.slots[i]!) + this.parts[i + 1]!;
     return out;
   }
+}
+
+/** Escape text for element content only, as the plist builder does (& < >). */
+export function escapeXmlText(text: string): string {
+  return text.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!);
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };

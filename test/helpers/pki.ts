@@ -1,6 +1,6 @@
 /** A throw-away root, intermediate and leaf, made with openssl at test time. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,4 +52,16 @@ export function opensslVerify(pki: TestPki, signed: Buffer, name: string): Buffe
   writeFileSync(input, signed);
   execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', pki.rootFile, '-in', input, '-out', output], { stdio: 'pipe' });
   return readFileSync(output);
+}
+
+/** Certificate files at fixed paths, as a renewal job would keep them, starting with `pki`. */
+export function liveFiles(pki: TestPki, name: string): { keyFile: string; certFile: string; renew(next: TestPki): void } {
+  const keyFile = join(pki.dir, `${name}.key`);
+  const certFile = join(pki.dir, `${name}.pem`);
+  const install = (from: TestPki): void => {
+    copyFileSync(from.keyFile, keyFile);
+    copyFileSync(from.chainFile, certFile);
+  };
+  install(pki);
+  return { keyFile, certFile, renew: install };
 }
