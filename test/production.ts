@@ -107,7 +107,7 @@ t.test('metrics on their own port and behind a token; logs carry no address', as
 });
 
 t.test('SIGTERM under load: requests in flight finish, the process exits in time', async (t) => {
-  const server = await spawnServe(t, ['--shutdown-delay', '0.5']);
+  const server = await spawnServe(t, ['--shutdown-delay', '0.5', '--rate-limit', '0']);
   const url = new URL(server.urls[0]!);
   let ok = 0;
   let refused = 0;
