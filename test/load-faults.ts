@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { figure } from './helpers/figures.js';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,7 @@ t.test('load, reloads, certificate rotation and shutdown: nothing fails, memory 
     timeout: (Number(duration) + 60) * 1000,
     maxBuffer: 16 * 1024 * 1024,
   }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: `${error.stdout ?? ''}${error.stderr ?? ''}` }));
-  process.stderr.write(stdout);
+  figure(stdout.split('\n').filter((l) => l !== '' && !l.startsWith('{')).join('\n'));
   const summary = JSON.parse(stdout.trim().split('\n').find((l) => l.startsWith('{"durationS"')) ?? '{}');
   t.ok(summary.requests > 1000, `${summary.requests} requests`);
   t.equal(summary.non2xx, 0, 'no non-2xx answer');

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { httpFetch } from '../src/http-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { figure } from './helpers/figures.js';
 
 const run = promisify(execFile);
 
@@ -51,7 +52,7 @@ t.test('production install and start path', async (t) => {
   const { stdout } = await run('ps', ['-o', 'rss=', '--ppid', String(child.pid)]);
   const rssMiB = Math.round(Number(stdout.trim().split('\n')[0]) / 1024);
   t.comment(`npm start to listening: ${startupMs} ms; resident memory at idle: ${rssMiB} MiB`);
-  process.stderr.write(`production start: ${startupMs} ms to listening, ${rssMiB} MiB resident at idle\n`);
+  figure(`production install (npm ci --omit=dev) and npm start: ${startupMs} ms to listening, ${rssMiB} MiB resident at idle`);
   t.ok(rssMiB > 0 && rssMiB < 200, `idle memory ${rssMiB} MiB`);
   child.kill('SIGTERM');
   await exited;

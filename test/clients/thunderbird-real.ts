@@ -15,6 +15,7 @@ import type { Provider, Server } from '../../src/catalog/model.js';
 import { fillTemplate, parseAddress, type Mailbox } from '../../src/mailbox.js';
 import { outlookServers } from '../../src/formats/outlook.js';
 import { request, startServer } from '../helpers/server.js';
+import { figure } from '../helpers/figures.js';
 import { TB_HARNESS_DIR } from '../helpers/shared.js';
 
 const THUNDERBIRD = process.env.TB_BINARY ?? '/usr/bin/thunderbird';
@@ -155,7 +156,7 @@ async function main(t: Test): Promise<void> {
     // The line CI and people read: how many lookups matched the YAML.
     const line = `Thunderbird lookups: ${lookups.length}, matched the provider YAML: ${matched} (known divergences are todo)`;
     t.comment(line);
-    process.stderr.write(`${line}\n`);
+    figure(line);
     t.equal(matched, lookups.length, 'every lookup matched');
   });
 }
