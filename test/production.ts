@@ -83,6 +83,8 @@ t.test('metrics on their own port and behind a token; logs carry no address', as
   await httpFetch(`${url}/mail/config-v1.1.xml?emailaddress=secret.person%40example.com`, { headers: { authorization: 'Basic c2VjcmV0OnBhc3N3b3Jk' } });
   await httpFetch(`${url}/mobileconfig?emailaddress=secret.person%40example.com`);
   await httpFetch(`${url}/v1.1/unknown.example`);
+  await httpFetch(`${url}/autodiscover/autodiscover.json/v1.0/secret.person@example.com?Protocol=AutodiscoverV1`);
+  await httpFetch(`${url}/autodiscover/autodiscover.json/v1.0/secret.person%40example.com?Protocol=AutodiscoverV1`);
   const metricsLine = server.lines.find((l) => l.includes('metrics listening'))!;
   const metricsPort = JSON.parse(metricsLine).address.port as number;
   const scraped = await httpFetch(`http://127.0.0.1:${metricsPort}/metrics`);

@@ -115,7 +115,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     request.log.info(
       {
         method: request.method,
-        path: request.url.split('?')[0]!.slice(0, 200),
+        // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
+        path: request.url.split('?')[0]!.slice(0, 200).replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>'),
         format: served?.format ?? null,
         domain: served?.domain ?? null,
         status: reply.statusCode,
