@@ -5,7 +5,7 @@
  * Prints start-up time and idle memory.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,9 +48,16 @@ t.test('production install and start path', async (t) => {
   t.equal((await httpFetch(`${url}/mail/config-v1.1.xml?emailaddress=alice%40example.com`)).status, 200);
   t.equal((await httpFetch(`${url}/setup?emailaddress=alice%40example.com`)).status, 200, 'templates and static files are in the package');
   await new Promise((r) => setTimeout(r, 500));
-  // npm start → node: the service is the child of npm's process.
-  const { stdout } = await run('ps', ['-o', 'rss=', '--ppid', String(child.pid)]);
-  const rssMiB = Math.round(Number(stdout.trim().split('\n')[0]) / 1024);
+  // npm start → node: the service is the child of npm's process (read from /proc, no procps needed).
+  const parentOf = (pid: string): string | undefined => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1];
+    } catch {
+      return undefined; // gone while we looked
+    }
+  };
+  const servicePid = readdirSync('/proc').find((entry) => /^\d+$/.test(entry) && parentOf(entry) === String(child.pid));
+  const rssMiB = Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${servicePid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
   t.comment(`npm start to listening: ${startupMs} ms; resident memory at idle: ${rssMiB} MiB`);
   figure(`production install (npm ci --omit=dev) and npm start: ${startupMs} ms to listening, ${rssMiB} MiB resident at idle`);
   t.ok(rssMiB > 0 && rssMiB < 200, `idle memory ${rssMiB} MiB`);
