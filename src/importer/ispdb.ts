@@ -291,7 +291,7 @@ function reasonForProviderElement(key: string): string {
 function reasonForServerElement(key: string): string {
   switch (key) {
     case 'restriction':
-      return 'client-IP-address restrictions are not implemented by any client';
+      return 'no client acts on client-IP-address restrictions';
     case 'addThisServer':
       return 'Thunderbird ignores it';
     case 'useGlobalPreferredServer':
