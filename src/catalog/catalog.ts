@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { loadProvider } from './load.js';
+import { loadProvider, type LoadResult } from './load.js';
 import type { Provider } from './model.js';
 import type { Problem } from './problems.js';
 
@@ -46,14 +46,23 @@ export interface SourceFile {
  * later file is rejected with an error naming the first.
  */
 export function buildCatalog(files: readonly SourceFile[]): Catalog {
+  return assembleCatalog(files.map((source) => ({ ...source, result: loadProvider(source.file, source.text) })));
+}
+
+/** A provider file with the result of loading it. */
+export interface LoadedFile extends SourceFile {
+  readonly result: LoadResult;
+}
+
+/** The catalog of files already loaded (a reload validates each file once). */
+export function assembleCatalog(files: readonly LoadedFile[]): Catalog {
   const problems: Problem[] = [];
   const providers: Provider[] = [];
   const rejected: string[] = [];
   const owners = new Map<string, Provider>();
   const ids = new Map<string, Provider>();
 
-  for (const { file, text } of [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))) {
-    const result = loadProvider(file, text);
+  for (const { file, text, result } of [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))) {
     problems.push(...result.problems);
     const provider = result.provider;
     if (!provider) {
@@ -114,11 +123,15 @@ export async function listProviderFiles(paths: readonly string[]): Promise<strin
   return files;
 }
 
+/** The provider files of folders or files, with their text. */
+export async function readSources(paths: readonly string[]): Promise<SourceFile[]> {
+  const files = await listProviderFiles(paths.map((p) => resolve(p)));
+  return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+}
+
 /** Read and build a catalog from folders or files. */
 export async function loadCatalog(paths: readonly string[]): Promise<Catalog> {
-  const files = await listProviderFiles(paths.map((p) => resolve(p)));
-  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
-  return buildCatalog(sources);
+  return buildCatalog(await readSources(paths));
 }
 
 export function summarize(catalog: Catalog): string {

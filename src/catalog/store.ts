@@ -5,9 +5,9 @@
  * with one assignment: requests in flight finish on the catalog they took.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { buildCatalog, Catalog, listProviderFiles, type SourceFile } from './catalog.js';
+import { assembleCatalog, Catalog, readSources, type LoadedFile } from './catalog.js';
 import { loadProvider } from './load.js';
 import type { Problem } from './problems.js';
 
@@ -22,7 +22,7 @@ export interface ReloadOutcome {
 
 export class CatalogStore {
   private catalog: Catalog;
-  private readonly lastGood = new Map<string, string>();
+  private readonly lastGood = new Map<string, LoadedFile>();
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReloadOutcome> | undefined;
@@ -72,27 +72,26 @@ export class CatalogStore {
     const at = new Date();
     let outcome: ReloadOutcome;
     try {
-      const files = await listProviderFiles(this.paths);
-      const texts = await Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
-      const sources: SourceFile[] = [];
+      const texts = await readSources(this.paths);
+      const sources: LoadedFile[] = [];
       const stale: string[] = [];
       const problems: Problem[] = [];
       for (const { file, text } of texts) {
-        const result = loadProvider(file, text);
-        if (result.provider) {
-          this.lastGood.set(file, text);
-          sources.push({ file, text });
+        const loaded = { file, text, result: loadProvider(file, text) };
+        if (loaded.result.provider) {
+          this.lastGood.set(file, loaded);
+          sources.push(loaded);
         } else {
-          problems.push(...result.problems);
+          problems.push(...loaded.result.problems);
           const previous = this.lastGood.get(file);
           if (previous !== undefined) {
             stale.push(file);
-            sources.push({ file, text: previous });
+            sources.push(previous);
           }
         }
       }
-      for (const file of [...this.lastGood.keys()]) if (!files.includes(file)) this.lastGood.delete(file);
-      const built = buildCatalog(sources);
+      for (const file of [...this.lastGood.keys()]) if (!texts.some((t) => t.file === file)) this.lastGood.delete(file);
+      const built = assembleCatalog(sources);
       // Broken and never loaded: not served at all (stale files are served, at their last good version).
       const skipped = texts.filter(({ file }) => !sources.some((s) => s.file === file)).map(({ file }) => file);
       const catalog = new Catalog(

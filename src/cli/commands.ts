@@ -9,11 +9,11 @@ import { loadCatalog, listProviderFiles, summarize } from '../catalog/catalog.js
 import { formatProblem } from '../catalog/problems.js';
 import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
 import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
-import { SignerSource } from '../formats/signing.js';
 import { importConfigV11 } from '../importer/ispdb.js';
 import { parseAddress, normalizeDomain } from '../mailbox.js';
 import { checkDeployment, formatCheckTable } from './check.js';
 import { dnsRecords, formatZone } from './dns.js';
+import { signerFor } from './serve.js';
 import { buildApp } from '../server/app.js';
 import { UsageError, type Settings } from './options.js';
 
@@ -54,7 +54,7 @@ const RENDER_PATHS: Record<Exclude<RenderFormat, 'outlook'>, string> = { thunder
  */
 export async function render(format: RenderFormat, address: string, settings: Settings, io: Output, showHeaders: boolean): Promise<number> {
   const catalog = await loadCatalog(settings.providers);
-  const signer = settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
+  const signer = signerFor(settings);
   const app = await buildApp({
     catalog: () => catalog,
     identifierPrefix: settings.identifierPrefix,

@@ -43,6 +43,11 @@ async function drain(app: FastifyInstance): Promise<void> {
 const netServerClose = NetServer.prototype.close as (this: NetServer) => NetServer;
 const connections = (server: Server) => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
 
+/** The Apple-profile signer the settings name, if any (serve and render share it). */
+export function signerFor(settings: Settings): SignerSource | undefined {
+  return settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
+}
+
 export async function serve(settings: Settings): Promise<void> {
   const store = await CatalogStore.open(settings.providers);
   const catalog = store.current();
@@ -54,7 +59,7 @@ export async function serve(settings: Settings): Promise<void> {
         : `none of the ${catalog.rejectedFiles.length} provider file(s) is valid; nothing to serve`,
     );
   }
-  const signer = settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
+  const signer = signerFor(settings);
   const tls = settings.tlsCert && settings.tlsKey ? new TlsSource({ certFile: settings.tlsCert, keyFile: settings.tlsKey }) : undefined;
   const metrics = new Metrics(
     () => store.current(),

@@ -101,13 +101,17 @@ export function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
   return reply.code(refusal.status).type('text/plain; charset=utf-8').header('Cache-Control', 'no-store').send(`${refusal.reason}\n`);
 }
 
-const etags = new WeakMap<Buffer, string>();
-/** A strong validator for a response body; remembered for prepared (shared) bodies. */
-export function etagOf(body: Buffer): string {
-  let etag = etags.get(body);
+const sharedEtags = new WeakMap<Buffer, string>();
+/**
+ * A strong validator for a response body. A `shared` body (one prepared
+ * document served to many requests) is hashed once; a body made for one
+ * request is hashed without remembering it.
+ */
+export function etagOf(body: Buffer, shared = false): string {
+  let etag = shared ? sharedEtags.get(body) : undefined;
   if (etag === undefined) {
     etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
-    etags.set(body, etag);
+    if (shared) sharedEtags.set(body, etag);
   }
   return etag;
 }

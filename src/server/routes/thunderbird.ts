@@ -25,7 +25,8 @@ export function thunderbirdRoutes(context: ServerContext) {
         .header('Cache-Control', CACHE_CONTROL)
         // The data is public (draft-ietf-mailmaint-autoconfig: configs MUST be public); web mail clients may read it.
         .header('Access-Control-Allow-Origin', '*');
-      return sendCacheable(request, reply, body, etagOf(body));
+      // Without a mailbox the body is the provider's prepared document, the same for every request.
+      return sendCacheable(request, reply, body, etagOf(body, lookup.mailbox === undefined));
     };
 
     const byRequest = async (request: FastifyRequest, reply: FastifyReply) =>
