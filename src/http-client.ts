@@ -33,7 +33,12 @@ export function httpFetch(url: string, options: HttpOptions = {}): Promise<HttpR
         port: target.port,
         path: target.pathname + target.search,
         method: options.method ?? 'GET',
-        headers: { ...(options.host !== undefined ? { host: options.host } : {}), ...options.headers },
+        headers: {
+          ...(options.host !== undefined ? { host: options.host } : {}),
+          // Like the mail clients: a declared length rather than chunks.
+          ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}),
+          ...options.headers,
+        },
         timeout: options.timeoutMs ?? 10_000,
         ...(options.host && target.protocol === 'https:' ? { servername: options.host.replace(/:\d+$/, '') } : {}),
         ...(options.insecure ? { rejectUnauthorized: false } : {}),

@@ -55,16 +55,20 @@ t.test('renewed certificate files are picked up without a restart', async (t) =>
   t.match(source.lastError, /no PEM certificate/);
 });
 
-t.test('the signed-profile cache: same bytes and signer, same answer; bounded in memory', async (t) => {
+t.test('the signed-profile cache: same inputs and signer, same answer; bounded in memory', async (t) => {
   const pki = makePki('p256');
   const signer = await createSigner(pki.keyPem, pki.chainPem);
   const cache = new SignedProfileCache(10_000);
-  const a = await cache.sign(signer, Buffer.from('<plist>a</plist>'));
-  t.equal(await cache.sign(signer, Buffer.from('<plist>a</plist>')), a, 'a repeated profile comes from the cache');
-  t.not(await cache.sign(signer, Buffer.from('<plist>b</plist>')), a, 'other bytes, another signature');
+  const provider = {};
+  t.equal(cache.get(signer, provider, 'a'), undefined, 'nothing before the first signature');
+  const a = await cache.sign(signer, provider, 'a', Buffer.from('<plist>a</plist>'));
+  t.equal(cache.get(signer, provider, 'a'), a, 'a repeated profile comes from the cache');
+  t.equal(cache.get(signer, {}, 'a'), undefined, 'a reloaded provider (another object) is signed again');
+  t.not(await cache.sign(signer, provider, 'b', Buffer.from('<plist>b</plist>')), a, 'other inputs, another signature');
   t.ok(opensslVerify(pki, a, 'cached').equals(Buffer.from('<plist>a</plist>')), 'the cached answer verifies');
-  for (let i = 0; i < 100; i++) await cache.sign(signer, Buffer.from(`<plist>${i}</plist>`));
+  for (let i = 0; i < 100; i++) await cache.sign(signer, provider, String(i), Buffer.from(`<plist>${i}</plist>`));
   t.ok(cache.size < 100, `bounded: ${cache.size} entries kept of 102 within 10 kB`);
+  t.equal(cache.get(signer, provider, 'a'), undefined, 'the least recently used went first');
   const renewed = await createSigner(pki.keyPem, pki.chainPem + '\n');
-  t.not(await cache.sign(renewed, Buffer.from('<plist>a</plist>')), a, 'a new certificate signs again');
+  t.equal(cache.get(renewed, provider, '99'), undefined, 'a new certificate signs again');
 });

@@ -7,6 +7,7 @@ import { loadCatalog } from '../src/catalog/catalog.js';
 import { SignerSource } from '../src/formats/signing.js';
 import { BUNDLED_PROVIDERS_DIR } from '../src/paths.js';
 import { buildApp } from '../src/server/app.js';
+import { RateLimiter } from '../src/server/rate-limit.js';
 import { figure } from './helpers/figures.js';
 import { makePki } from './helpers/pki.js';
 import { spawnServe } from './helpers/process.js';
@@ -32,6 +33,17 @@ t.test('a client over the rate limit gets 429 with Retry-After and a reason', as
   t.same(statuses, [200, 200, 200, 200, 200, 429, 429]);
   t.match(last!.headers['retry-after'], /^\d+$/);
   t.match(last!.text, /^too many requests from your address; try again in \d+ s\n$/);
+});
+
+t.test('the limiter counts per minute and per client, and stays bounded', async (t) => {
+  const limiter = new RateLimiter(2, 3);
+  const start = 1_000_000;
+  t.same([limiter.take('a', start), limiter.take('a', start + 1), limiter.take('a', start + 2)], [0, 0, 60], 'the third request in a minute waits the rest of it');
+  t.equal(limiter.take('b', start + 30_000), 0, 'another client has its own count');
+  t.equal(limiter.take('a', start + 30_000), 30, 'the wait shrinks as the minute passes');
+  t.equal(limiter.take('a', start + 60_000), 0, 'a new minute starts afresh');
+  for (const client of ['c', 'd', 'e', 'f']) limiter.take(client, start + 60_001);
+  t.same([limiter.take('f', start + 60_002), limiter.take('f', start + 60_003)], [0, 0], 'beyond the clients it tracks, a client is let through rather than remembered');
 });
 
 t.test('behind a trusted proxy: limited per forwarded client, the proxy itself never', async (t) => {

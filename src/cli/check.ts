@@ -111,7 +111,7 @@ export async function checkDeployment(base: string, mailbox: Mailbox, options: {
   let appleServers: Endpoint[] | undefined;
   if (expectStatus('Apple profile', apple, /^application\/x-apple-aspen-config/)) {
     const signed = apple.body[0] === 0x30;
-    const content = signed ? unwrapSignedProfile(apple.body) : apple.body;
+    const content = signed ? await unwrapSignedProfile(apple.body) : apple.body;
     try {
       const payload = (parsePlist(content?.toString('utf8') ?? '') as any).PayloadContent[0];
       appleServers = [

@@ -8,10 +8,22 @@
  */
 import { createHash, createPrivateKey, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Asn1js from 'asn1js';
+import type * as Pkijs from 'pkijs';
 
-pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+/**
+ * pkijs and asn1js read certificates and encode the constant parts when a
+ * signer is made; they are loaded then, not at start-up (a service without
+ * a signing certificate never needs them: 140 ms and a few MiB less).
+ */
+let libraries: Promise<{ asn1js: typeof Asn1js; pkijs: typeof Pkijs }> | undefined;
+function asn1Libraries(): Promise<{ asn1js: typeof Asn1js; pkijs: typeof Pkijs }> {
+  libraries ??= Promise.all([import('asn1js'), import('pkijs')]).then(([asn1js, pkijs]) => {
+    pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+    return { asn1js, pkijs };
+  });
+  return libraries;
+}
 
 const ID_DATA = '1.2.840.113549.1.7.1';
 const CONTENT_TYPE_ATTRIBUTE = '1.2.840.113549.1.9.3';
@@ -41,8 +53,6 @@ const OID = {
 } as const;
 
 const der = (block: { toBER(sizeOnly?: boolean): ArrayBuffer }): Buffer => Buffer.from(block.toBER(false));
-const algorithm = (oid: string, nullParameters: boolean): asn1js.Sequence =>
-  new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), ...(nullParameters ? [new asn1js.Null()] : [])] });
 
 /**
  * One DER TLV around parts that are already DER. asn1js (which encodes
@@ -64,6 +74,15 @@ function tlv(tag: number, ...parts: Buffer[]): Buffer {
 const SEQUENCE = 0x30;
 const SET = 0x31;
 const CONTEXT_0 = 0xa0;
+const OCTET_STRING = 0x04;
+const UTC_TIME = 0x17;
+
+/** X.680 UTCTime, YYMMDDHHMMSSZ (RFC 5652 11.3: signing times before 2050). */
+function utcTime(date: Date): Buffer {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const text = `${two(date.getUTCFullYear() % 100)}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  return tlv(UTC_TIME, Buffer.from(text, 'ascii'));
+}
 
 /**
  * A signer from a PEM private key and a PEM chain (leaf first, then
@@ -73,6 +92,7 @@ const CONTEXT_0 = 0xa0;
  * faster than pkijs' own WebCrypto path.
  */
 export async function createSigner(keyPem: string, chainPem: string): Promise<ProfileSigner> {
+  const { asn1js, pkijs } = await asn1Libraries();
   const pems = chainPem.match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) throw new Error('the certificate file holds no PEM certificate');
   const ders = pems.map((pem) => pemToDer(pem));
@@ -89,15 +109,19 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
   await assertKeyMatchesLeaf(key, algorithmParams, leaf);
 
   const isEc = algorithmParams.name === 'ECDSA';
+  const oid = (value: string) => der(new asn1js.ObjectIdentifier({ value }));
+  const algorithm = (value: string, nullParameters: boolean) => tlv(SEQUENCE, oid(value), ...(nullParameters ? [der(new asn1js.Null())] : []));
   // Encoded once: RFC 5652 5.1 certificates [0] IMPLICIT, 5.3 sid, algorithms.
   const certificateSet = tlv(CONTEXT_0, ...ders);
   const issuerAndSerial = der(new asn1js.Sequence({ value: [leaf.issuer.toSchema(), leaf.serialNumber] }));
-  const digestAlgorithm = der(algorithm(OID.sha256, false));
-  const signatureAlgorithm = der(isEc ? algorithm(OID.ecdsaWithSha256, false) : algorithm(OID.rsaEncryption, true));
+  const digestAlgorithm = algorithm(OID.sha256, false);
+  const signatureAlgorithm = isEc ? algorithm(OID.ecdsaWithSha256, false) : algorithm(OID.rsaEncryption, true);
   const version = der(new asn1js.Integer({ value: 1 }));
-  const dataType = der(new asn1js.ObjectIdentifier({ value: ID_DATA }));
-  const signedDataType = der(new asn1js.ObjectIdentifier({ value: OID.signedData }));
-  const contentTypeAttribute = der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: CONTENT_TYPE_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.ObjectIdentifier({ value: ID_DATA })] })] }));
+  const dataType = oid(ID_DATA);
+  const signedDataType = oid(OID.signedData);
+  const contentTypeAttribute = tlv(SEQUENCE, oid(CONTENT_TYPE_ATTRIBUTE), tlv(SET, oid(ID_DATA)));
+  const signingTimeType = oid(SIGNING_TIME_ATTRIBUTE);
+  const messageDigestType = oid(MESSAGE_DIGEST_ATTRIBUTE);
 
   return {
     notAfter: leaf.notAfter.value,
@@ -107,13 +131,13 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
       // Signed attributes, in DER order (by encoding): content type, signing time, message digest.
       const attributes = [
         contentTypeAttribute,
-        der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: SIGNING_TIME_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.UTCTime({ valueDate: new Date() })] })] })),
-        der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: MESSAGE_DIGEST_ATTRIBUTE }), new asn1js.Set({ value: [new asn1js.OctetString({ valueHex: createHash('sha256').update(content).digest() })] })] })),
+        tlv(SEQUENCE, signingTimeType, tlv(SET, utcTime(new Date()))),
+        tlv(SEQUENCE, messageDigestType, tlv(SET, tlv(OCTET_STRING, createHash('sha256').update(content).digest()))),
       ];
       // RFC 5652 5.4: the signature covers the attributes as a SET; they are sent as [0] IMPLICIT.
       const signature = cryptoSign('sha256', tlv(SET, ...attributes), isEc ? { key: keyObject, dsaEncoding: 'der' } : keyObject);
-      const signerInfo = tlv(SEQUENCE, version, issuerAndSerial, digestAlgorithm, tlv(CONTEXT_0, ...attributes), signatureAlgorithm, tlv(0x04, signature));
-      const encapsulated = tlv(SEQUENCE, dataType, tlv(CONTEXT_0, tlv(0x04, content)));
+      const signerInfo = tlv(SEQUENCE, version, issuerAndSerial, digestAlgorithm, tlv(CONTEXT_0, ...attributes), signatureAlgorithm, tlv(OCTET_STRING, signature));
+      const encapsulated = tlv(SEQUENCE, dataType, tlv(CONTEXT_0, tlv(OCTET_STRING, content)));
       const signedData = tlv(SEQUENCE, version, tlv(SET, digestAlgorithm), encapsulated, certificateSet, tlv(SET, signerInfo));
       return tlv(SEQUENCE, signedDataType, tlv(CONTEXT_0, signedData));
     },
@@ -131,7 +155,7 @@ function signingAlgorithm(key: KeyObject): RsaHashedImportParams | EcKeyImportPa
 }
 
 /** Refuse a key that does not belong to the leaf certificate: every signature would fail to verify. */
-async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportParams | EcKeyImportParams, leaf: pkijs.Certificate): Promise<void> {
+async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportParams | EcKeyImportParams, leaf: Pkijs.Certificate): Promise<void> {
   const probe = new TextEncoder().encode('mail-autoconfig key check');
   const signAlgorithm = algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : algorithm;
   const signature = await webcrypto.subtle.sign(signAlgorithm, key, probe);
@@ -182,13 +206,19 @@ export class SignerSource {
   }
 
   async current(): Promise<ProfileSigner | undefined> {
-    if (Date.now() - this.lastCheck >= this.checkIntervalMs) {
-      this.checking ??= this.reloadIfChanged().finally(() => {
-        this.checking = undefined;
-      });
-      await this.checking;
-    }
-    return this.signer;
+    return this.now();
+  }
+
+  /**
+   * The current signer, without waiting unless a check of the files is due
+   * (then a promise): most requests need no turn of the event loop.
+   */
+  now(): ProfileSigner | undefined | Promise<ProfileSigner | undefined> {
+    if (Date.now() - this.lastCheck < this.checkIntervalMs) return this.signer;
+    this.checking ??= this.reloadIfChanged().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking.then(() => this.signer);
   }
 
   async reloadIfChanged(): Promise<void> {
@@ -211,7 +241,8 @@ export class SignerSource {
 }
 
 /** The profile inside a signed (CMS SignedData, DER) profile, or undefined if it is not one. */
-export function unwrapSignedProfile(der: Buffer): Buffer | undefined {
+export async function unwrapSignedProfile(der: Buffer): Promise<Buffer | undefined> {
+  const { pkijs } = await asn1Libraries();
   try {
     const contentInfo = pkijs.ContentInfo.fromBER(new Uint8Array(der));
     if (contentInfo.contentType !== pkijs.ContentInfo.SIGNED_DATA) return undefined;
@@ -224,26 +255,45 @@ export function unwrapSignedProfile(der: Buffer): Buffer | undefined {
 }
 
 /**
- * Signed profiles for the same unsigned bytes and the same signer, kept
- * while both are unchanged: a profile is a pure function of provider and
- * mailbox, so the unsigned bytes are the exact key. Least recently used
- * entries go first once `maxBytes` is reached.
+ * Signed profiles kept for repeated requests (a user tapping the link twice,
+ * a device retrying), bounded in bytes, least recently used out first. The
+ * key is what the unsigned profile is made of (the provider object, which a
+ * reload replaces, and a variant naming prefix, address and name) plus the
+ * signer, so a hit costs neither building nor hashing the profile, and a
+ * catalog reload or a certificate renewal never serves an old signature.
  */
 export class SignedProfileCache {
   private readonly entries = new Map<string, Buffer>();
+  private readonly serials = new WeakMap<object, number>();
+  private nextSerial = 0;
   private bytes = 0;
 
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
 
-  async sign(signer: ProfileSigner, content: Buffer): Promise<Buffer> {
-    const key = `${signer.fingerprint}:${createHash('sha256').update(content).digest('base64')}`;
+  private key(signer: ProfileSigner, provider: object, variant: string): string {
+    let serial = this.serials.get(provider);
+    if (serial === undefined) this.serials.set(provider, (serial = this.nextSerial++));
+    return `${signer.fingerprint}\0${serial}\0${variant}`;
+  }
+
+  /** The signed profile made earlier for these inputs, if still kept. */
+  get(signer: ProfileSigner, provider: object, variant: string): Buffer | undefined {
+    const key = this.key(signer, provider, variant);
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit;
     }
+    return hit;
+  }
+
+  /** Sign `content`, the unsigned profile of these inputs, and keep the result. */
+  async sign(signer: ProfileSigner, provider: object, variant: string, content: Buffer): Promise<Buffer> {
+    const key = this.key(signer, provider, variant);
     const signed = await signer.sign(content);
+    const previous = this.entries.get(key);
+    if (previous) this.bytes -= previous.length;
+    this.entries.delete(key);
     this.entries.set(key, signed);
     this.bytes += signed.length;
     for (const [oldest, value] of this.entries) {

@@ -5,14 +5,18 @@
  * clear 4xx line for bad input, never a stack trace.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import proxyAddr from 'proxy-addr';
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
+import { createFront, type Front } from './front.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
-import { appleRoutes } from './routes/apple.js';
+import { logRequest, wantsHsts } from './observe.js';
+import { RateLimiter } from './rate-limit.js';
+import { appleAnswer, appleRoutes } from './routes/apple.js';
 import { opsRoutes } from './routes/ops.js';
 import { outlookRoutes } from './routes/outlook.js';
 import { thunderbirdRoutes } from './routes/thunderbird.js';
@@ -40,10 +44,34 @@ export interface AppOptions {
 const DIRECT_OVER_HTTP = /^\/(?:mail\/config-v1\.1\.xml|\.well-known\/autoconfig\/mail\/config-v1\.1\.xml|v1\.1\/[^/]+|autodiscover\/autodiscover\.(?:xml|json)(?:\/.*)?|healthz|readyz|caddy\/ask|metrics)$/i;
 
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  const trust = options.trustedProxies?.length ? proxyAddr.compile([...options.trustedProxies]) : undefined;
+  // Fastify's own reading of X-Forwarded-Host (the last entry, from a trusted proxy only).
+  const hostname = (raw: IncomingMessage): string => {
+    const forwarded = [raw.headers['x-forwarded-host']].flat().at(-1);
+    const host = forwarded && trust?.(raw.socket.remoteAddress ?? '', 0) ? forwarded.slice(forwarded.lastIndexOf(',') + 1).trim() : (raw.headers.host ?? '');
+    return host.replace(/:\d*$/, '');
+  };
+  let front: Front | undefined;
   const app = Fastify({
     logger: options.logger ?? false,
+    // Only for the URLs Fastify logs; the server itself comes from serverFactory.
     ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
     ...(options.trustedProxies?.length ? { trustProxy: [...options.trustedProxies] } : {}),
+    // The clients' own requests are answered by the front before Fastify (front.ts).
+    serverFactory: (fastifyListener) => {
+      const listener: RequestListener = (request, response) => {
+        if (!front?.(request, response)) fastifyListener(request, response);
+      };
+      const server = options.https ? createHttpsServer({ cert: options.https.cert, key: options.https.key }, listener) : createServer(listener);
+      // Idle keep-alive connections close after 5 s; a whole request must
+      // arrive within 10 s, its headers too (slow senders, slowloris). No
+      // per-socket idle timer besides: re-arming it on every write costs
+      // more than these small answers.
+      server.keepAliveTimeout = 5_000;
+      server.requestTimeout = 10_000;
+      server.headersTimeout = 10_000;
+      return server;
+    },
     // Fastify's own request log lines carry the URL with its query (addresses).
     logController: new LogController({ disableRequestLogging: true }),
     // Autodiscover clients vary the path's case (/Autodiscover/Autodiscover.xml).
@@ -51,31 +79,30 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // Whole requests are small; keep the default limits tight.
     bodyLimit: 64 * 1024,
     clientErrorHandler: rejectUnparsable,
-    requestTimeout: 10_000,
     // At shutdown, requests that still arrive on open connections are served
     // rather than answered 503; idle keep-alive connections are closed.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    connectionTimeout: 10_000,
-    keepAliveTimeout: 5_000,
   });
   app.decorateRequest('served', null);
 
-  if (options.rateLimitPerMinute) {
-    // Per client address (the forwarded one behind trusted proxies); the
-    // proxies' own requests (health checks, Caddy's ask) are never limited.
-    const isProxy = options.trustedProxies?.length ? proxyAddr.compile([...options.trustedProxies]) : () => false;
-    await app.register(rateLimit, {
-      max: options.rateLimitPerMinute,
-      timeWindow: 60_000,
-      cache: 50_000,
-      allowList: (request) => isProxy(request.ip, 0),
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: 429,
-        message: `too many requests from your address; try again in ${Math.ceil(context.ttl / 1000)} s`,
-      }),
-    });
-  }
+  const apple = appleAnswer(context);
+  // Per client address (the forwarded one behind trusted proxies), taken by
+  // the front for every request; the proxies' own requests (health checks,
+  // Caddy's ask) are never limited.
+  const rateLimiter = options.rateLimitPerMinute ? new RateLimiter(options.rateLimitPerMinute) : undefined;
+  front = createFront(context, apple, {
+    log: app.log,
+    metrics: context.metrics,
+    rateLimiter,
+    client: (raw) => {
+      const address = trust ? proxyAddr(raw, trust) : (raw.socket.remoteAddress ?? '');
+      return { address, isProxy: trust?.(address, 0) ?? false };
+    },
+    hostname,
+    https: options.https !== undefined,
+    plainCompanion: options.redirectToHttpsPort !== undefined,
+  });
 
   if (options.redirectToHttpsPort !== undefined) {
     const port = options.redirectToHttpsPort;
@@ -90,10 +117,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     });
   }
   if (options.https) {
-    // HSTS, but never on autoconfig.*/autodiscover.*: Thunderbird falls back to
-    // plain HTTP there (mailcow#2193: includeSubDomains broke its fetch).
     app.addHook('onSend', async (request, reply) => {
-      if (!/^auto(?:config|discover)\./i.test(request.hostname)) reply.header('Strict-Transport-Security', 'max-age=31536000');
+      if (wantsHsts(hostname(request.raw))) reply.header('Strict-Transport-Security', 'max-age=31536000');
     });
   }
   if (options.metricsToken !== undefined && context.metrics) {
@@ -110,20 +135,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   }
 
   app.addHook('onResponse', async (request, reply) => {
-    const served = request.served;
-    context.metrics?.observe(served?.format ?? 'other', reply.statusCode, reply.elapsedTime / 1000);
-    request.log.info(
-      {
-        method: request.method,
-        // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
-        path: request.url.split('?')[0]!.slice(0, 200).replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>'),
-        format: served?.format ?? null,
-        domain: served?.domain ?? null,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+    logRequest(request.log, context.metrics, request.method, request.url, request.served, reply.statusCode, reply.elapsedTime);
   });
 
   app.setErrorHandler((error: { statusCode?: number; message?: string; code?: string }, request, reply) => {
@@ -140,12 +152,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     reply.code(404).type('text/plain; charset=utf-8').send(`nothing here: ${request.method} ${safePath(request.url)}\n`),
   );
 
-  // Slow senders (slowloris) are cut off: all headers within 10 s.
-  app.server.headersTimeout = 10_000;
-
   await app.register(thunderbirdRoutes(context));
   await app.register(outlookRoutes(context));
-  await app.register(appleRoutes(context));
+  await app.register(appleRoutes(apple));
   await app.register(opsRoutes(context));
   await app.register(webRoutes(context));
   return app;

@@ -30,6 +30,8 @@ export interface ServerContext {
 export interface Served {
   format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'ops';
   domain?: string;
+  /** Why the request was refused (one line for a person; never the address). */
+  reason?: string;
 }
 
 declare module 'fastify' {

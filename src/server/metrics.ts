@@ -45,8 +45,19 @@ export class Metrics {
     });
   }
 
+  /** Label-bound children, looked up once per (format, status) rather than hashed per request. */
+  private readonly children = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+
   observe(format: string, status: number, seconds: number): void {
-    this.requests.inc({ format, status: String(status) });
-    this.duration.observe({ format }, seconds);
+    const key = `${format} ${status}`;
+    let child = this.children.get(key);
+    if (!child) {
+      const counter = this.requests.labels(format, String(status));
+      const histogram = this.duration.labels(format);
+      child = { count: () => counter.inc(), time: (s) => histogram.observe(s) };
+      this.children.set(key, child);
+    }
+    child.count();
+    child.time(seconds);
   }
 }

@@ -3,41 +3,16 @@
  * person when it is unusable: the mailbox from a query parameter, or the
  * mail domain from the Host header, and the provider serving it.
  */
-import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Provider } from '../catalog/model.js';
 import { normalizeDomain, parseAddress, type Mailbox } from '../mailbox.js';
 import { message } from '../messages.js';
-
-/** A refusal with the HTTP status and the one-line reason to send. */
-export class Refusal {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-  ) {}
-}
+import { queryParameter, Refusal, type Exchange } from './exchange.js';
 
 export interface Lookup {
   readonly provider: Provider;
   readonly domain: string;
   readonly mailbox?: Mailbox;
-}
-
-/**
- * The value of the first present query parameter among `names` (matched
- * case-insensitively: clients send emailaddress, Email, email...).
- * Undefined when absent; a Refusal when given twice.
- */
-export function queryParameter(request: FastifyRequest, names: readonly string[]): string | undefined | Refusal {
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(query)) {
-    if (!names.includes(key.toLowerCase())) continue;
-    const value = query[key];
-    if (Array.isArray(value)) return new Refusal(400, `the parameter ${key} is given more than once`);
-    if (typeof value === 'string') return value;
-  }
-  return undefined;
 }
 
 export function mailboxFrom(raw: string): Mailbox | Refusal {
@@ -85,41 +60,13 @@ export function lookupDomain(catalog: Catalog, domain: string): Lookup | Refusal
  * The provider for a request that may carry an address in one of
  * `parameterNames`; without one, the domain comes from the Host header.
  */
-export function lookupRequest(catalog: Catalog, request: FastifyRequest, parameterNames: readonly string[]): Lookup | Refusal {
-  const raw = queryParameter(request, parameterNames);
+export function lookupRequest(catalog: Catalog, exchange: Exchange, parameterNames: readonly string[]): Lookup | Refusal {
+  const raw = queryParameter(exchange.query, parameterNames);
   if (raw instanceof Refusal) return raw;
   if (raw !== undefined) {
     const mailbox = mailboxFrom(raw);
     return mailbox instanceof Refusal ? mailbox : lookupMailbox(catalog, mailbox);
   }
-  const domain = domainFromHost(request.headers.host);
+  const domain = domainFromHost(exchange.host);
   return domain instanceof Refusal ? domain : lookupDomain(catalog, domain);
-}
-
-/** Send a refusal as one line of plain text. */
-export function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
-  return reply.code(refusal.status).type('text/plain; charset=utf-8').header('Cache-Control', 'no-store').send(`${refusal.reason}\n`);
-}
-
-const sharedEtags = new WeakMap<Buffer, string>();
-/**
- * A strong validator for a response body. A `shared` body (one prepared
- * document served to many requests) is hashed once; a body made for one
- * request is hashed without remembering it.
- */
-export function etagOf(body: Buffer, shared = false): string {
-  let etag = shared ? sharedEtags.get(body) : undefined;
-  if (etag === undefined) {
-    etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
-    if (shared) sharedEtags.set(body, etag);
-  }
-  return etag;
-}
-
-/** Answer 304 when the client already has this body (If-None-Match), else send it. */
-export function sendCacheable(request: FastifyRequest, reply: FastifyReply, body: Buffer, etag: string): FastifyReply {
-  reply.header('ETag', etag);
-  const match = request.headers['if-none-match'];
-  if (match && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) return reply.code(304).send();
-  return reply.send(body);
 }

@@ -1,52 +1,76 @@
 /**
- * Apple configuration profile route: GET /mobileconfig?emailaddress=… (also
+ * Apple configuration profiles: GET /mobileconfig?emailaddress=… (also
  * email=, name=, and the /email.mobileconfig alias), signed when a signing
  * certificate is configured.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APPLE_CONTENT_TYPE, chooseAppleServers, parseFullName, profileFileName, renderApple } from '../../formats/apple.js';
-import { SignedProfileCache } from '../../formats/signing.js';
+import { SignedProfileCache, type ProfileSigner } from '../../formats/signing.js';
 import type { ServerContext } from '../context.js';
-import { lookupMailbox, mailboxFrom, queryParameter, Refusal, refuse } from '../request.js';
+import { queryParameter, Refusal, refusalAnswer, type Answer, type Exchange } from '../exchange.js';
+import { lookupMailbox, mailboxFrom } from '../request.js';
+import { exchangeOf, sendAnswer } from './adapt.js';
 
-export function appleRoutes(context: ServerContext) {
-  return async function plugin(app: FastifyInstance): Promise<void> {
-    const signed = new SignedProfileCache();
-    const profile = async (request: FastifyRequest, reply: FastifyReply) => {
-      request.served = { format: 'apple' };
-      const address = queryParameter(request, ['emailaddress', 'email']);
-      if (address instanceof Refusal) return refuse(reply, address);
-      // A profile without an address cannot tell two users of one device apart.
-      if (address === undefined) return refuse(reply, new Refusal(400, 'add ?emailaddress=<your address> to the URL'));
-      const mailbox = mailboxFrom(address);
-      if (mailbox instanceof Refusal) return refuse(reply, mailbox);
-      const rawName = queryParameter(request, ['name']);
-      if (rawName instanceof Refusal) return refuse(reply, rawName);
-      let fullName: string | undefined;
-      if (rawName !== undefined && rawName.trim() !== '') {
-        const parsed = parseFullName(rawName);
-        if (!parsed.ok) return refuse(reply, new Refusal(400, `invalid name: ${parsed.reason}`));
-        fullName = parsed.value;
-      }
-      const lookup = lookupMailbox(context.catalog(), mailbox);
-      if (lookup instanceof Refusal) return refuse(reply, lookup);
-      request.served = { format: 'apple', domain: lookup.domain };
-      const choice = chooseAppleServers(lookup.provider);
-      if (!choice.ok) return refuse(reply, new Refusal(409, choice.reason));
+export type AppleAnswer = (exchange: Exchange) => Answer | Promise<Answer>;
 
-      const unsigned = renderApple(lookup.provider, mailbox, choice.servers, {
-        identifierPrefix: context.identifierPrefix,
-        ...(fullName !== undefined ? { fullName } : {}),
-      });
-      const signer = await context.signer?.current();
-      const body = signer ? await signed.sign(signer, unsigned) : unsigned;
-      return reply
-        .type(APPLE_CONTENT_TYPE)
-        .header('Content-Disposition', `attachment; filename="${profileFileName(lookup.provider)}"`)
-        .header('Cache-Control', 'no-store')
-        .header('X-Content-Type-Options', 'nosniff')
-        .send(body);
+/**
+ * The profile answer with its own cache of signed profiles (one per
+ * application, shared by every listener of it). Synchronous unless a
+ * profile has to be signed.
+ */
+export function appleAnswer(context: ServerContext): AppleAnswer {
+  const signed = new SignedProfileCache();
+  return (exchange) => {
+    const refuse = (refusal: Refusal, domain?: string) => refusalAnswer(refusal, { format: 'apple', ...(domain !== undefined ? { domain } : {}) });
+    const address = queryParameter(exchange.query, ['emailaddress', 'email']);
+    if (address instanceof Refusal) return refuse(address);
+    // A profile without an address cannot tell two users of one device apart.
+    if (address === undefined) return refuse(new Refusal(400, 'add ?emailaddress=<your address> to the URL'));
+    const mailbox = mailboxFrom(address);
+    if (mailbox instanceof Refusal) return refuse(mailbox);
+    const rawName = queryParameter(exchange.query, ['name']);
+    if (rawName instanceof Refusal) return refuse(rawName);
+    let fullName: string | undefined;
+    if (rawName !== undefined && rawName.trim() !== '') {
+      const parsed = parseFullName(rawName);
+      if (!parsed.ok) return refuse(new Refusal(400, `invalid name: ${parsed.reason}`));
+      fullName = parsed.value;
+    }
+    const lookup = lookupMailbox(context.catalog(), mailbox);
+    if (lookup instanceof Refusal) return refuse(lookup);
+    const choice = chooseAppleServers(lookup.provider);
+    if (!choice.ok) return refuse(new Refusal(409, choice.reason), lookup.domain);
+
+    const profile = (body: Buffer): Answer => ({
+      status: 200,
+      headers: {
+        'content-type': APPLE_CONTENT_TYPE,
+        'content-disposition': `attachment; filename="${profileFileName(lookup.provider)}"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
+      body,
+      served: { format: 'apple', domain: lookup.domain },
+    });
+    const options = { identifierPrefix: context.identifierPrefix, ...(fullName !== undefined ? { fullName } : {}) };
+    const unsigned = () => renderApple(lookup.provider, mailbox, choice.servers, options);
+    if (!context.signer) return profile(unsigned());
+    // What the unsigned profile is made of besides the provider (see SignedProfileCache).
+    const variant = `${options.identifierPrefix}\0${mailbox.address}\0${fullName ?? ''}`;
+    const finish = (signer: ProfileSigner | undefined): Answer | Promise<Answer> => {
+      if (!signer) return profile(unsigned());
+      const hit = signed.get(signer, lookup.provider, variant);
+      return hit ? profile(hit) : signed.sign(signer, lookup.provider, variant, unsigned()).then(profile);
     };
+    const signer = context.signer.now();
+    return signer instanceof Promise ? signer.then(finish) : finish(signer);
+  };
+}
+
+export function appleRoutes(answer: AppleAnswer) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    const profile = async (request: FastifyRequest, reply: FastifyReply) =>
+      sendAnswer(request, reply, await answer(exchangeOf(request)));
     app.get('/mobileconfig', profile);
     app.get('/email.mobileconfig', profile);
   };

@@ -12,7 +12,8 @@ import { message } from '../../messages.js';
 import { TEMPLATES_DIR } from '../../paths.js';
 import type { ServerContext } from '../context.js';
 import { parseAddress } from '../../mailbox.js';
-import { lookupMailbox, queryParameter, Refusal } from '../request.js';
+import { queryOf, queryParameter, Refusal } from '../exchange.js';
+import { lookupMailbox } from '../request.js';
 
 /** No script at all, styles only from here, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -23,7 +24,7 @@ export function webRoutes(context: ServerContext) {
     await app.register(fastifyStatic, { root: join(TEMPLATES_DIR, 'static'), prefix: '/static/', index: false, maxAge: '1h', serve: true });
 
     const language = (request: FastifyRequest): string => {
-      const asked = queryParameter(request, ['lang']);
+      const asked = queryParameter(queryOf(request.url), ['lang']);
       if (typeof asked === 'string' && LANGUAGES.includes(asked)) return asked;
       const negotiated = request.languages([...LANGUAGES]);
       return typeof negotiated === 'string' ? negotiated : LANGUAGES[0]!;
@@ -57,7 +58,7 @@ export function webRoutes(context: ServerContext) {
     app.get('/setup', async (request, reply) => {
       request.served = { format: 'guide' };
       const lang = language(request);
-      const raw = queryParameter(request, ['emailaddress', 'email']);
+      const raw = queryParameter(queryOf(request.url), ['emailaddress', 'email']);
       const form = async (error: string, value: string) =>
         html(reply, 400, await renderPage('index', lang, { error, value }, links(request, lang, '/')), lang);
       if (raw instanceof Refusal) return form(raw.reason, '');
