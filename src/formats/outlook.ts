@@ -145,10 +145,50 @@ const parser = new XMLParser({
 });
 
 /**
- * Read an Autodiscover POX request body. The parsed object is untrusted:
- * only own string properties are read, never inherited ones.
+ * Read an Autodiscover POX request body: the shape Outlook sends is read
+ * with one regular expression, anything else in full.
  */
 export function parseOutlookRequest(body: string): AutodiscoverRequest {
+  return readCanonicalRequest(body) ?? readRequestInFull(body);
+}
+
+// XML whitespace only (JavaScript's \s also matches Unicode spaces, which XML reads as text).
+const S = '[ \\t\\r\\n]*';
+/**
+ * The request as Outlook and every client seen so far send it: an optional
+ * declaration, Autodiscover with a default namespace, Request with
+ * EMailAddress then AcceptableResponseSchema, free of references, comments
+ * and prefixes. Such a body is well-formed by construction, so it needs
+ * neither the validator nor the parser (which cost more than the whole
+ * answer); test/outlook-request.ts shows both readings agree on it.
+ */
+const CANONICAL_REQUEST = new RegExp(
+  // The declaration, when present, must be the very first thing (XML 1.0 2.8).
+  `^(?:<\\?xml version=(["'])1\\.0\\1(?: encoding=(["'])[A-Za-z][A-Za-z0-9._-]*\\2)?${S}\\?>)?${S}` +
+    `<Autodiscover xmlns=(["'])([^"'<>&]*)\\3${S}>${S}<Request>${S}` +
+    `<EMailAddress>([^<>&]*)</EMailAddress>${S}<AcceptableResponseSchema>([^<>&]*)</AcceptableResponseSchema>${S}` +
+    `</Request>${S}</Autodiscover>${S}$`,
+);
+
+/** The canonical request's reading, or undefined when the body has another shape. */
+export function readCanonicalRequest(body: string): AutodiscoverRequest | undefined {
+  const match = CANONICAL_REQUEST.exec(body);
+  if (match === null) return undefined;
+  if (!sameNamespace(match[4]!, REQUEST_NS_PATH)) return { ok: false, error: 'invalidRequest', reason: NOT_REQUEST_NAMESPACE };
+  if (!sameNamespace(match[6]!, OUTLOOK_RESPONSE_NS_PATH)) return { ok: false, error: 'providerUnavailable', reason: OTHER_SCHEMA };
+  const address = match[5]!.trim();
+  return address === '' ? { ok: false, error: 'invalidRequest', reason: NO_ADDRESS } : { ok: true, address };
+}
+
+const NOT_REQUEST_NAMESPACE = 'the request is not in the Outlook Autodiscover request namespace';
+const OTHER_SCHEMA = 'only the Outlook 2006a response schema is served (no ActiveSync)';
+const NO_ADDRESS = 'the request has no EMailAddress';
+
+/**
+ * Read any Autodiscover POX request body. The parsed object is untrusted:
+ * only own string properties are read, never inherited ones.
+ */
+export function readRequestInFull(body: string): AutodiscoverRequest {
   const invalid = (reason: string): AutodiscoverRequest => ({ ok: false, error: 'invalidRequest', reason });
   if (body.trim() === '') return invalid('the request body is empty; expected an Autodiscover request');
   if (DTD.test(body)) return invalid('document type declarations and entities are not accepted');
@@ -156,7 +196,7 @@ export function parseOutlookRequest(body: string): AutodiscoverRequest {
   if (XMLValidator.validate(body) !== true) return invalid('the request is not well-formed XML');
   const namespace = /<(?:[A-Za-z_][\w.-]*:)?Autodiscover\b[^>]*\bxmlns(?::[\w.-]+)?\s*=\s*["']([^"']*)["']/.exec(body)?.[1];
   if (namespace === undefined || !sameNamespace(namespace, REQUEST_NS_PATH)) {
-    return invalid('the request is not in the Outlook Autodiscover request namespace');
+    return invalid(NOT_REQUEST_NAMESPACE);
   }
   let parsed: unknown;
   try {
@@ -169,11 +209,11 @@ export function parseOutlookRequest(body: string): AutodiscoverRequest {
   if (request === undefined) return invalid('the request has no Autodiscover/Request element');
   const schema = text(child(request, 'AcceptableResponseSchema'));
   if (schema !== undefined && !sameNamespace(schema, OUTLOOK_RESPONSE_NS_PATH)) {
-    return { ok: false, error: 'providerUnavailable', reason: 'only the Outlook 2006a response schema is served (no ActiveSync)' };
+    return { ok: false, error: 'providerUnavailable', reason: OTHER_SCHEMA };
   }
   // [MS-OXDSCLI] 3.2.5: when both are present, LegacyDN wins.
   const raw = text(child(request, 'LegacyDN')) ?? text(child(request, 'EMailAddress'));
-  if (raw === undefined || raw === '') return invalid('the request has no EMailAddress');
+  if (raw === undefined || raw === '') return invalid(NO_ADDRESS);
   const address = decodeReferences(raw);
   if (address === undefined) return invalid('the EMailAddress has a character reference that is not allowed');
   return { ok: true, address };
