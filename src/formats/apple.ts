@@ -17,7 +17,7 @@
  *   PreventAppSheet, SMIMEEnabled: they lock settings and are n/a on macOS);
  * - display texts only from the YAML and the validated address.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { build } from 'plist';
 import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
@@ -64,8 +64,16 @@ function preferred(servers: readonly Server[]): Server | undefined {
     )[0]?.server;
 }
 
-/** Which servers go into the profile, or why no profile can be made. */
+const choices = new WeakMap<Provider, AppleChoice>();
+
+/** Which servers go into the profile, or why no profile can be made (decided once per provider). */
 export function chooseAppleServers(provider: Provider): AppleChoice {
+  let choice = choices.get(provider);
+  if (choice === undefined) choices.set(provider, (choice = choose(provider)));
+  return choice;
+}
+
+function choose(provider: Provider): AppleChoice {
   const incoming = preferred(provider.incoming);
   const outgoing = preferred(provider.outgoing);
   if (!incoming || !outgoing) {
@@ -215,7 +223,8 @@ export function renderAppleDirect(provider: Provider, mailbox: Mailbox, servers:
 
 /** Identifier and UUIDs of a (provider, mailbox) pair; stable across installs. */
 export function appleIdentity(prefix: string, provider: Provider, mailbox: Mailbox): { identifier: string; idPart: string; uuid: (part: string) => string } {
-  const namespace = uuidV5(prefix, DNS_NAMESPACE);
+  let namespace = prefixNamespaces.get(prefix);
+  if (namespace === undefined) prefixNamespaces.set(prefix, (namespace = uuidV5(prefix, DNS_NAMESPACE)));
   const key = `${provider.id}|${mailbox.localPart.toLowerCase()}@${mailbox.domain}`;
   const uuid = (part: string): string => uuidV5(`${key}|${part}`, namespace).toUpperCase();
   const idPart = uuid('id').toLowerCase();
@@ -224,18 +233,37 @@ export function appleIdentity(prefix: string, provider: Provider, mailbox: Mailb
 
 /** RFC 9562 name space for DNS names. */
 const DNS_NAMESPACE = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+/** The UUID name space of each identifier prefix (a deployment has one). */
+const prefixNamespaces = new Map<string, string>();
+/** Name spaces as bytes, converted once. */
+const namespaceBytes = new Map<string, Buffer>();
 
 /**
  * UUID version 5 (RFC 9562 5.5): SHA-1 of namespace and name. Ten lines on
  * node:crypto rather than a dependency for one function.
  */
 export function uuidV5(name: string, namespace: string): string {
-  const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
+  let bytes = namespaceBytes.get(namespace);
+  if (bytes === undefined) {
+    bytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+    if (namespaceBytes.size < 64) namespaceBytes.set(namespace, bytes);
+  }
+  // Name space and name in one reused buffer, hashed in one call: a Hash
+  // object per UUID costs more than the digest (three UUIDs per profile).
+  let input: Buffer;
+  if (name.length * 3 <= UUID_SCRATCH.length - 16) {
+    bytes.copy(UUID_SCRATCH);
+    input = UUID_SCRATCH.subarray(0, 16 + UUID_SCRATCH.write(name, 16, 'utf8'));
+  } else {
+    input = Buffer.concat([bytes, Buffer.from(name, 'utf8')]);
+  }
+  const digest = hash('sha1', input, 'buffer');
+  digest[6] = (digest[6]! & 0x0f) | 0x50;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+const UUID_SCRATCH = Buffer.alloc(1024);
 
 /** An ASCII file name for Content-Disposition, e.g. "example-mail.mobileconfig". */
 export function profileFileName(provider: Provider): string {
