@@ -5,9 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
-import { check, dns, importFiles, render, RENDER_FORMATS, validate, type Output, type RenderFormat } from '../cli/commands.js';
-import { resolveSettings, SETTINGS_FLAGS, settingsHelp, UsageError } from '../cli/options.js';
-import { serve } from '../cli/serve.js';
+import type { Output } from '../cli/commands.js';
+import { RENDER_FORMATS, resolveSettings, SETTINGS_FLAGS, settingsHelp, UsageError, type RenderFormat } from '../cli/options.js';
+
+// Each command loads what it needs when it runs: serve starts without the
+// importer, the checker and the DNS writer.
+const commands = () => import('../cli/commands.js');
 
 const io: Output = {
   out: (text) => process.stdout.write(text),
@@ -96,13 +99,13 @@ async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const { values } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, ...help }, strict: true });
         if (values.help) return printHelp(command);
-        await serve(resolveSettings(values, process.env));
+        await (await import('../cli/serve.js')).serve(resolveSettings(values, process.env));
         return -1; // keeps running
       }
       case 'validate': {
         const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
-        return await validate(positionals.length ? positionals : [BUNDLED_PROVIDERS_DIR], values.json === true, io);
+        return await (await commands()).validate(positionals.length ? positionals : [BUNDLED_PROVIDERS_DIR], values.json === true, io);
       }
       case 'render': {
         const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, headers: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
@@ -110,26 +113,26 @@ async function main(argv: string[]): Promise<number> {
         const [format, address, ...extra] = positionals;
         if (!format || !address || extra.length > 0) throw new UsageError('render needs a format and an address');
         if (!(RENDER_FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format "${format}"; use ${RENDER_FORMATS.join(', ')}`);
-        return await render(format as RenderFormat, address, resolveSettings(values, process.env), io, values.headers === true);
+        return await (await commands()).render(format as RenderFormat, address, resolveSettings(values, process.env), io, values.headers === true);
       }
       case 'import': {
         const { values, positionals } = parseArgs({ args: rest, options: { out: { type: 'string' }, force: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
         if (!values.out) throw new UsageError('import needs --out <folder>');
         if (positionals.length === 0) throw new UsageError('import needs at least one file or folder');
-        return await importFiles(positionals, values.out, values.force === true, io);
+        return await (await commands()).importFiles(positionals, values.out, values.force === true, io);
       }
       case 'dns': {
         const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
         if (positionals.length !== 1) throw new UsageError('dns needs one domain');
-        return await dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
+        return await (await commands()).dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
       }
       case 'check': {
         const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
         if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
-        return await check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io);
+        return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io);
       }
     }
     return 2;

@@ -15,7 +15,7 @@ import { checkDeployment, formatCheckTable } from './check.js';
 import { dnsRecords, formatZone } from './dns.js';
 import { signerFor } from './serve.js';
 import { buildApp } from '../server/app.js';
-import { UsageError, type Settings } from './options.js';
+import { UsageError, type RenderFormat, type Settings } from './options.js';
 
 export interface Output {
   out(text: string | Buffer): void;
@@ -44,8 +44,6 @@ export async function validate(paths: readonly string[], json: boolean, io: Outp
   return errors === 0 && files.length > 0 ? 0 : 1;
 }
 
-export const RENDER_FORMATS = ['thunderbird', 'outlook', 'apple', 'guide'] as const;
-export type RenderFormat = (typeof RENDER_FORMATS)[number];
 const RENDER_PATHS: Record<Exclude<RenderFormat, 'outlook'>, string> = { thunderbird: '/mail/config-v1.1.xml', apple: '/mobileconfig', guide: '/setup' };
 
 /**

@@ -136,3 +136,7 @@ function portNumber(text: string, what: string): number {
 export const SETTINGS_FLAGS = Object.fromEntries(
   SETTINGS_TABLE.map((s) => [s.flag.slice(2), { type: 'string' as const }]),
 ) as Record<string, { type: 'string' }>;
+
+/** What `render` can print: the answer of each client format, and the setup page. */
+export const RENDER_FORMATS = ['thunderbird', 'outlook', 'apple', 'guide'] as const;
+export type RenderFormat = (typeof RENDER_FORMATS)[number];

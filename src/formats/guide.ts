@@ -5,8 +5,7 @@
  * each client's own localisation files); HTML from templates/*.eta, which
  * escape every value.
  */
-import { Eta } from 'eta';
-import { toString as qrSvg } from 'qrcode';
+import type { Eta } from 'eta';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { displayAddress, fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { LANGUAGES, message } from '../messages.js';
@@ -88,7 +87,18 @@ interface ClientSection {
   notes: string[];
 }
 
-const views = new Eta({ views: TEMPLATES_DIR, cache: true, autoEscape: true, autoTrim: false });
+/** The template engine, loaded with the first page (clients' own requests never need it). */
+let engine: Promise<Eta> | undefined;
+function views(): Promise<Eta> {
+  engine ??= import('eta').then(({ Eta }) => new Eta({ views: TEMPLATES_DIR, cache: true, autoEscape: true, autoTrim: false }));
+  return engine;
+}
+
+/** The QR code of the profile link, drawn as SVG on the server (the page runs no script). */
+async function qrSvg(url: string): Promise<string> {
+  const { toString } = await import('qrcode');
+  return toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+}
 
 /** The page for a mailbox of `provider`. */
 export async function renderGuide(provider: Provider, mailbox: Mailbox, options: GuideOptions): Promise<Buffer> {
@@ -199,8 +209,8 @@ export async function renderGuide(provider: Provider, mailbox: Mailbox, options:
   }
   if (provider.maxMessageSize) trouble.push(message(l, 'trouble.size', { size: formatSize(provider.maxMessageSize, l) }));
 
-  const qr = apple.ok ? await qrSvg(options.profileUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) : undefined;
-  const html = await views.renderAsync('setup', {
+  const qr = apple.ok ? await qrSvg(options.profileUrl) : undefined;
+  const html = await (await views()).renderAsync('setup', {
     l,
     t: (key: string, params?: Record<string, string | number>) => message(l, key, params),
     title: message(l, 'setup.heading', { address: shown }),
@@ -227,7 +237,7 @@ function formatSize(bytes: number, language: string): string {
 
 /** Pages without a mailbox: the form (with an error next to the field) and "not served". */
 export async function renderPage(name: 'index' | 'not-found', language: string, data: Record<string, unknown>, languageLinks: GuideOptions['languageLinks']): Promise<Buffer> {
-  const html = await views.renderAsync(name, {
+  const html = await (await views()).renderAsync(name, {
     l: language,
     t: (key: string, params?: Record<string, string | number>) => message(language, key, params),
     languageLinks,
