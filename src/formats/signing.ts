@@ -6,7 +6,7 @@
  * the maintained library that handles both RSA and ECDSA keys correctly
  * (node-forge is RSA-only and mangles UTF-8 given as a JS string).
  */
-import { createHash, createPrivateKey, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, hash, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
@@ -55,21 +55,52 @@ const OID = {
 const der = (block: { toBER(sizeOnly?: boolean): ArrayBuffer }): Buffer => Buffer.from(block.toBER(false));
 
 /**
- * One DER TLV around parts that are already DER. asn1js (which encodes
- * every other piece here) cannot embed pre-encoded bytes, and re-encoding
- * the certificate chain for every signature cost more than the RSA
- * signature itself; X.690 8.1.3 definite lengths are all this needs.
+ * DER TLVs around parts that are already DER. asn1js (which encodes the
+ * certificates' pieces here) cannot embed pre-encoded bytes, and
+ * re-encoding the certificate chain for every signature cost more than the
+ * RSA signature itself; X.690 8.1.3 definite lengths are all this needs.
+ * A tree of TLVs is written in one allocation (toDer), so the profile and
+ * the chain are copied once per signature, not once per nesting level.
  */
-function tlv(tag: number, ...parts: Buffer[]): Buffer {
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  let header: Buffer;
-  if (length < 0x80) header = Buffer.from([tag, length]);
-  else {
-    const bytes: number[] = [];
-    for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
-    header = Buffer.from([tag, 0x80 | bytes.length, ...bytes]);
-  }
-  return Buffer.concat([header, ...parts]);
+interface Tlv {
+  readonly tag: number;
+  readonly parts: readonly (Tlv | Buffer)[];
+  /** Length of the contents. */
+  readonly length: number;
+}
+
+function tlv(tag: number, ...parts: (Tlv | Buffer)[]): Tlv {
+  let length = 0;
+  for (const part of parts) length += encodedLength(part);
+  return { tag, parts, length };
+}
+
+function lengthOctets(length: number): number {
+  let octets = 1;
+  if (length >= 0x80) for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) octets++;
+  return octets;
+}
+
+function encodedLength(part: Tlv | Buffer): number {
+  return Buffer.isBuffer(part) ? part.length : 1 + lengthOctets(part.length) + part.length;
+}
+
+function toDer(root: Tlv): Buffer {
+  const out = Buffer.allocUnsafe(encodedLength(root));
+  const write = (part: Tlv | Buffer, at: number): number => {
+    if (Buffer.isBuffer(part)) return at + part.copy(out, at);
+    out[at++] = part.tag;
+    const octets = lengthOctets(part.length);
+    if (octets === 1) out[at++] = part.length;
+    else {
+      out[at++] = 0x80 | (octets - 1);
+      for (let i = octets - 2; i >= 0; i--) out[at++] = Math.floor(part.length / 256 ** i) % 256;
+    }
+    for (const child of part.parts) at = write(child, at);
+    return at;
+  };
+  write(root, 0);
+  return out;
 }
 const SEQUENCE = 0x30;
 const SET = 0x31;
@@ -81,7 +112,7 @@ const UTC_TIME = 0x17;
 function utcTime(date: Date): Buffer {
   const two = (n: number) => String(n).padStart(2, '0');
   const text = `${two(date.getUTCFullYear() % 100)}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
-  return tlv(UTC_TIME, Buffer.from(text, 'ascii'));
+  return toDer(tlv(UTC_TIME, Buffer.from(text, 'ascii')));
 }
 
 /**
@@ -110,16 +141,16 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
 
   const isEc = algorithmParams.name === 'ECDSA';
   const oid = (value: string) => der(new asn1js.ObjectIdentifier({ value }));
-  const algorithm = (value: string, nullParameters: boolean) => tlv(SEQUENCE, oid(value), ...(nullParameters ? [der(new asn1js.Null())] : []));
+  const algorithm = (value: string, nullParameters: boolean) => toDer(tlv(SEQUENCE, oid(value), ...(nullParameters ? [der(new asn1js.Null())] : [])));
   // Encoded once: RFC 5652 5.1 certificates [0] IMPLICIT, 5.3 sid, algorithms.
-  const certificateSet = tlv(CONTEXT_0, ...ders);
+  const certificateSet = toDer(tlv(CONTEXT_0, ...ders));
   const issuerAndSerial = der(new asn1js.Sequence({ value: [leaf.issuer.toSchema(), leaf.serialNumber] }));
   const digestAlgorithm = algorithm(OID.sha256, false);
   const signatureAlgorithm = isEc ? algorithm(OID.ecdsaWithSha256, false) : algorithm(OID.rsaEncryption, true);
   const version = der(new asn1js.Integer({ value: 1 }));
   const dataType = oid(ID_DATA);
   const signedDataType = oid(OID.signedData);
-  const contentTypeAttribute = tlv(SEQUENCE, oid(CONTENT_TYPE_ATTRIBUTE), tlv(SET, oid(ID_DATA)));
+  const contentTypeAttribute = toDer(tlv(SEQUENCE, oid(CONTENT_TYPE_ATTRIBUTE), tlv(SET, oid(ID_DATA))));
   const signingTimeType = oid(SIGNING_TIME_ATTRIBUTE);
   const messageDigestType = oid(MESSAGE_DIGEST_ATTRIBUTE);
 
@@ -132,14 +163,14 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
       const attributes = [
         contentTypeAttribute,
         tlv(SEQUENCE, signingTimeType, tlv(SET, utcTime(new Date()))),
-        tlv(SEQUENCE, messageDigestType, tlv(SET, tlv(OCTET_STRING, createHash('sha256').update(content).digest()))),
+        tlv(SEQUENCE, messageDigestType, tlv(SET, tlv(OCTET_STRING, hash('sha256', content, 'buffer')))),
       ];
       // RFC 5652 5.4: the signature covers the attributes as a SET; they are sent as [0] IMPLICIT.
-      const signature = cryptoSign('sha256', tlv(SET, ...attributes), isEc ? { key: keyObject, dsaEncoding: 'der' } : keyObject);
+      const signature = cryptoSign('sha256', toDer(tlv(SET, ...attributes)), isEc ? { key: keyObject, dsaEncoding: 'der' } : keyObject);
       const signerInfo = tlv(SEQUENCE, version, issuerAndSerial, digestAlgorithm, tlv(CONTEXT_0, ...attributes), signatureAlgorithm, tlv(OCTET_STRING, signature));
       const encapsulated = tlv(SEQUENCE, dataType, tlv(CONTEXT_0, tlv(OCTET_STRING, content)));
       const signedData = tlv(SEQUENCE, version, tlv(SET, digestAlgorithm), encapsulated, certificateSet, tlv(SET, signerInfo));
-      return tlv(SEQUENCE, signedDataType, tlv(CONTEXT_0, signedData));
+      return toDer(tlv(SEQUENCE, signedDataType, tlv(CONTEXT_0, signedData)));
     },
   };
 }
