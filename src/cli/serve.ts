@@ -47,10 +47,16 @@ const connections = (server: Server) => new Promise<number>((resolve) => server.
 /**
  * Standard output, written in batches: a write per log line costs more than
  * answering the request it describes. Lines wait at most half a second when
- * traffic is low, and are flushed when the process exits.
+ * traffic is low, and are flushed when the process exits. The batches are
+ * written synchronously: on a busy single core, handing each batch to
+ * libuv's thread pool cost more CPU per request (measured 78-88 µs against
+ * 62 µs per Thunderbird request on one core) than an 8 KiB write.
  */
 function logDestination() {
-  return pino.destination({ dest: 1, minLength: 8192, periodicFlush: 500 });
+  const destination = pino.destination({ dest: 1, minLength: 8192, periodicFlush: 500, sync: true });
+  // Whatever ends the process (a stop, a crash), the last lines are written.
+  process.on('exit', () => destination.flushSync());
+  return destination;
 }
 
 /** The Apple-profile signer the settings name, if any (serve and render share it). */
