@@ -22,7 +22,7 @@ import { build } from 'plist';
 import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { LANGUAGES, message } from '../messages.js';
-import { escapeXmlText, HoleMarkers, PreparedDocument } from './prepared.js';
+import { escapeXmlText, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const APPLE_CONTENT_TYPE = 'application/x-apple-aspen-config';
 
@@ -161,7 +161,7 @@ const PROFILE_UUID_HOLE = '\u0001profile';
 const MAIL_UUID_HOLE = '\u0001mail';
 const NAME_HOLE = '\u0001name';
 
-const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
+const cache = new PreparedCache();
 
 /**
  * The unsigned profile. Same input → the same bytes (no dates, no random
@@ -172,10 +172,7 @@ const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
 export function renderApple(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
   const language = options.language ?? 'en';
   const key = `${mailbox.domain}|${options.identifierPrefix}|${language}|${options.fullName !== undefined}|${servers.incoming.host}:${servers.incoming.port}|${servers.outgoing.host}:${servers.outgoing.port}`;
-  let byVariant = cache.get(provider);
-  if (!byVariant) cache.set(provider, (byVariant = new Map()));
-  let prepared = byVariant.get(key);
-  if (!prepared) {
+  const prepared = cache.get(provider, key, () => {
     const holes = new HoleMarkers();
     const built = buildProfile(provider, mailbox.domain, servers, language, {
       address: holes.mark('%EMAILADDRESS%'),
@@ -185,9 +182,8 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
       username: (template) => holes.mark(template),
       ...(options.fullName !== undefined ? { fullName: holes.mark(NAME_HOLE) } : {}),
     });
-    prepared = new PreparedDocument(built, holes, escapeXmlText);
-    byVariant.set(key, prepared);
-  }
+    return new PreparedDocument(built, holes, escapeXmlText);
+  });
   const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
   return prepared.renderWith((template) => {
     switch (template) {

@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { fillDomain, type Mailbox } from '../mailbox.js';
 import type { Authentication, Provider, Server } from '../catalog/model.js';
-import { HoleMarkers, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
+import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
 export const RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006';
@@ -44,7 +44,7 @@ export function outlookServers(provider: Provider): Server[] {
   return [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined);
 }
 
-const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
+const cache = new PreparedCache();
 
 /**
  * The settings response of `provider` for mail domain `domain`. With a
@@ -52,15 +52,8 @@ const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
  * address), LoginName is left out and Outlook asks for it.
  */
 export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
-  let byDomain = cache.get(provider);
-  if (!byDomain) cache.set(provider, (byDomain = new Map()));
   const key = mailbox ? domain : `${domain} without login`;
-  let prepared = byDomain.get(key);
-  if (!prepared) {
-    prepared = buildSettings(provider, domain, mailbox !== undefined);
-    byDomain.set(key, prepared);
-  }
-  return prepared.render(mailbox);
+  return cache.get(provider, key, () => buildSettings(provider, domain, mailbox !== undefined)).render(mailbox);
 }
 
 function buildSettings(provider: Provider, domain: string, withLoginName: boolean): PreparedDocument {

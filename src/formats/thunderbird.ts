@@ -17,7 +17,7 @@
  */
 import { fillDomain, type Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
-import { HoleMarkers, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
+import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const THUNDERBIRD_CONTENT_TYPE = 'text/xml; charset=utf-8';
 
@@ -32,8 +32,8 @@ const AUTHENTICATION: Record<Authentication, string> = {
   none: 'none',
 };
 
-/** Prepared documents per provider object (a reload makes new objects) and domain. */
-const cache = new WeakMap<Provider, Map<string, PreparedDocument>>();
+/** Prepared documents per provider and domain. */
+const cache = new PreparedCache();
 
 /**
  * The config-v1.1 document of `provider` for mail domain `domain` (ASCII).
@@ -45,14 +45,7 @@ export function renderThunderbird(provider: Provider, domain: string, mailbox?: 
 }
 
 export function prepareThunderbird(provider: Provider, domain: string): PreparedDocument {
-  let byDomain = cache.get(provider);
-  if (!byDomain) cache.set(provider, (byDomain = new Map()));
-  let prepared = byDomain.get(domain);
-  if (!prepared) {
-    prepared = buildDocument(provider, domain);
-    byDomain.set(domain, prepared);
-  }
-  return prepared;
+  return cache.get(provider, domain, () => buildDocument(provider, domain));
 }
 
 function buildDocument(provider: Provider, domain: string): PreparedDocument {
