@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { productionNodeFlags } from './production.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.DURATION ?? 60);
@@ -35,7 +36,7 @@ const liveCert = join(work, 'signing.pem');
 copyFileSync(first.key, liveKey);
 copyFileSync(first.cert, liveCert);
 
-const server = spawn(process.execPath, [join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--providers', providers, '--signing-key', liveKey, '--signing-cert', liveCert, '--rate-limit', '0', '--shutdown-delay', '0.3', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(process.execPath, [...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--providers', providers, '--signing-key', liveKey, '--signing-cert', liveCert, '--rate-limit', '0', '--shutdown-delay', '0.3', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
 const lines = [];
 let port;
 await new Promise((resolve, reject) => {

@@ -6,13 +6,15 @@
 // reported, because absolute figures on a shared machine drift.
 //
 // Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
-// LOAD_CORE (1), OUT (bench/results.json).
+// LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
+// endpoints to measure, by name).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { productionNodeFlags } from './production.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -25,7 +27,7 @@ const work = mkdtempSync(join(tmpdir(), 'bench-'));
 
 const outlookBody = '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.com</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>';
 /** name, method, path, Host, body; `signed` runs against the signing instance; `distinct` varies the mailbox per request. */
-const ENDPOINTS = [
+const ALL_ENDPOINTS = [
   { name: 'thunderbird ?emailaddress', method: 'GET', path: '/mail/config-v1.1.xml?emailaddress=alice%40example.com', host: 'autoconfig.example.com' },
   { name: 'thunderbird by Host', method: 'GET', path: '/mail/config-v1.1.xml', host: 'autoconfig.example.com' },
   { name: 'ISPDB /v1.1/<domain>', method: 'GET', path: '/v1.1/example.com', host: 'ispdb.example' },
@@ -36,6 +38,13 @@ const ENDPOINTS = [
   { name: 'apple signed, distinct', method: 'GET', path: '/mobileconfig?emailaddress=alice%40example.com', host: 'example.com', signed: true, distinct: true },
   { name: 'setup page', method: 'GET', path: '/setup?emailaddress=alice%40example.com', host: 'example.com' },
 ];
+
+const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(process.env.ONLY, 'i').test(e.name));
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -59,16 +68,15 @@ function fetchOnce(port, endpoint) {
   });
 }
 
+/** Until /readyz answers 200 (catalog loaded, listening), polled every 5 ms. */
 async function waitFor(port) {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 4000; i++) {
     try {
-      await fetchOnce(port, { method: 'GET', path: '/healthz', host: 'x' });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      if ((await fetchOnce(port, { method: 'GET', path: '/readyz', host: 'x' })).status === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`nothing listens on ${port}`);
+  throw new Error(`nothing ready on ${port}`);
 }
 
 // --- the service, unsigned and signed instances, pinned to CORE ------------------
@@ -76,15 +84,41 @@ execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyo
 const started = [];
 async function startService(extra) {
   const port = await freePort();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', ...extra], {
+  const t0 = performance.now();
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', ...extra], {
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   started.push(child);
-  const t0 = performance.now();
   await waitFor(port);
   return { port, child, startupMs: Math.round(performance.now() - t0) };
 }
+// Start-up to ready, the median of 3 starts: the bundled catalog, and
+// Thunderbird's ISPDB corpus (163 providers) imported with the CLI.
+const SHARED = process.env.MAIL_AUTOCONFIG_SHARED ?? join(root, '..', 'shared');
+const ispdb = join(work, 'ispdb');
+let ispdbImported = false;
+try {
+  execFileSync(process.execPath, [join(root, 'dist/src/bin/mail-autoconfig.js'), 'import', join(SHARED, 'ispdb'), '--out', ispdb], { stdio: 'pipe' });
+  ispdbImported = true;
+} catch {
+  process.stderr.write(`no ISPDB corpus at ${join(SHARED, 'ispdb')}: start-up measured with the bundled catalog only\n`);
+}
+async function startupMedian(extra) {
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const service = await startService(extra);
+    times.push(service.startupMs);
+    service.child.kill('SIGTERM');
+    await new Promise((resolve) => service.child.once('exit', resolve));
+  }
+  return median(times);
+}
+const startup = {
+  bundledMs: await startupMedian([]),
+  ...(ispdbImported ? { ispdbMs: await startupMedian(['--providers', ispdb]) } : {}),
+};
+
 const unsigned = await startService([]);
 const signedService = await startService(['--signing-key', join(work, 'key.pem'), '--signing-cert', join(work, 'cert.pem')]);
 
@@ -196,10 +230,6 @@ for (let round = 0; round < ROUNDS; round++) {
     process.stderr.write(`round ${round + 1}/${ROUNDS} ${endpoint.name}: ${Math.round(runs[i].ours.at(-1).rps)}/s ours, ${Math.round(runs[i].bare.at(-1).rps)}/s bare, ${Math.round(runs[i].nginx.at(-1).rps)}/s nginx\n`);
   }
 }
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-};
 const rows = ENDPOINTS.map((endpoint, i) => {
   const r = runs[i];
   return {
@@ -221,7 +251,8 @@ const result = {
   secondsPerRun: SECONDS,
   connections: CONNECTIONS,
   pinned: { service: CORE, load: LOAD_CORE },
-  startupMs: { unsigned: unsigned.startupMs, signed: signedService.startupMs },
+  nodeFlags: productionNodeFlags(),
+  startupMs: { bundled: startup.bundledMs, ...(startup.ispdbMs !== undefined ? { ispdb: startup.ispdbMs } : {}), signed: signedService.startupMs },
   peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])) },
   rows,
 };
@@ -231,6 +262,7 @@ try {
 } catch {}
 
 console.table(rows);
-console.log(`start-up to ready: ${result.startupMs.unsigned} ms (unsigned), ${result.startupMs.signed} ms (signed); peak resident memory: ${result.peakRssMiB.unsigned} MiB / ${result.peakRssMiB.signed} MiB`);
+console.log(`start-up to ready (median of 3): ${result.startupMs.bundled} ms with the bundled catalog${result.startupMs.ispdb !== undefined ? `, ${result.startupMs.ispdb} ms with the ISPDB corpus (163 providers)` : ''}, ${result.startupMs.signed} ms with signing`);
+console.log(`peak resident memory under load: ${result.peakRssMiB.unsigned} MiB (unsigned endpoints), ${result.peakRssMiB.signed} MiB (signing instance); node ${result.nodeFlags.join(' ')}`);
 writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${OUT}`);

@@ -299,7 +299,7 @@ export class SignedProfileCache {
   private nextSerial = 0;
   private bytes = 0;
 
-  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+  constructor(private readonly maxBytes = 8 * 1024 * 1024) {}
 
   private key(signer: ProfileSigner, provider: object, variant: string): string {
     let serial = this.serials.get(provider);
