@@ -239,7 +239,10 @@ const rows = ENDPOINTS.map((endpoint, i) => {
     oursP99ms: Math.round(median(r.ours.map((x) => x.p99)) * 100) / 100,
     errors: r.ours.reduce((s, x) => s + x.errors, 0),
     bareRps: Math.round(median(r.bare.map((x) => x.rps))),
+    // The references' own tail shows how much of ours is the machine's.
+    bareP99ms: Math.round(median(r.bare.map((x) => x.p99)) * 100) / 100,
     nginxRps: Math.round(median(r.nginx.map((x) => x.rps))),
+    nginxP99ms: Math.round(median(r.nginx.map((x) => x.p99)) * 100) / 100,
     ratioToBare: Math.round(median(r.ours.map((x, k) => x.rps / r.bare[k].rps)) * 100) / 100,
     ratioToNginx: Math.round(median(r.ours.map((x, k) => x.rps / r.nginx[k].rps)) * 100) / 100,
   };

@@ -117,7 +117,7 @@ t.test('stable identity: same input, same bytes; other mailbox, other identifier
   const catalog = buildCatalog(SOURCES);
   const provider = catalog.byDomain('variants.example')!;
   const choice = chooseAppleServers(provider);
-  if (!choice.ok) throw new Error(choice.reason);
+  if (!choice.ok) throw new Error(`no ${choice.missing} server for Apple Mail`);
   const mailbox = (address: string) => {
     const parsed = parseAddress(address);
     if (!parsed.ok) throw new Error(parsed.reason);
@@ -169,7 +169,7 @@ t.test('the prepared profile equals the profile built directly, byte for byte', 
     if (!parsed.ok) throw new Error(parsed.reason);
     const provider = catalog.byDomain(parsed.value.domain)!;
     const choice = chooseAppleServers(provider);
-    if (!choice.ok) throw new Error(choice.reason);
+    if (!choice.ok) throw new Error(`no ${choice.missing} server for Apple Mail`);
     const options = { identifierPrefix: IDENTIFIER_PREFIX, ...(fullName ? { fullName } : {}) };
     for (const language of ['en', 'de']) {
       const prepared = renderApple(provider, parsed.value, choice.servers, { ...options, language });

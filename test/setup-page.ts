@@ -83,3 +83,14 @@ t.test('input is never reflected unescaped', async (t) => {
   t.equal(quoted.status, 200);
   t.match(quoted.text, '&quot;a&lt;b&gt;&quot;@example.com');
 });
+
+t.test('a provider without a profile says why, in the page\'s language', async (t) => {
+  const oauthOnly = 'id: oauth-only\nname: OAuth Only\ndomains: [oauth.example]\nauthentication: oauth2\nincoming:\n  - { type: imap, host: imap.oauth.example }\noutgoing:\n  - { host: smtp.oauth.example }\n';
+  const { url } = await startServer(t, { sources: [{ file: 'oauth.yaml', text: oauthOnly }] });
+  const de = await request(`${url}/setup?emailaddress=dave%40oauth.example&lang=de`);
+  t.equal(de.status, 200);
+  t.match(de.text, 'OAuth Only hat keinen Server für eingehende E-Mails mit einer Anmeldung, die Apple Mail unterstützt');
+  t.notMatch(de.text, 'cannot be set up', 'no English sentence on the German page');
+  const en = await request(`${url}/setup?emailaddress=dave%40oauth.example&lang=en`);
+  t.match(en.text, 'OAuth Only has no incoming server with an authentication Apple Mail supports');
+});

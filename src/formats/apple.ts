@@ -38,7 +38,7 @@ export interface AppleServerChoice {
   readonly outgoing: Server;
 }
 
-export type AppleChoice = { ok: true; servers: AppleServerChoice } | { ok: false; reason: string };
+export type AppleChoice = { ok: true; servers: AppleServerChoice } | { ok: false; missing: 'incoming' | 'outgoing' };
 
 function appleAuthentication(server: Server): string | undefined {
   for (const method of server.authentication) {
@@ -76,14 +76,14 @@ export function chooseAppleServers(provider: Provider): AppleChoice {
 function choose(provider: Provider): AppleChoice {
   const incoming = preferred(provider.incoming);
   const outgoing = preferred(provider.outgoing);
-  if (!incoming || !outgoing) {
-    const which = !incoming ? 'incoming' : 'outgoing';
-    return {
-      ok: false,
-      reason: `${localize(provider.name, 'en')} has no ${which} server with an authentication Apple Mail supports (password, CRAM-MD5, NTLM); OAuth2 cannot be set up by a profile`,
-    };
-  }
+  if (!incoming) return { ok: false, missing: 'incoming' };
+  if (!outgoing) return { ok: false, missing: 'outgoing' };
   return { ok: true, servers: { incoming, outgoing } };
+}
+
+/** Why no profile can be made for `provider`, in `language` (the setup page) or English (the HTTP refusal). */
+export function appleUnavailableReason(provider: Provider, missing: 'incoming' | 'outgoing', language: string): string {
+  return message(language, 'apple.noServer', { provider: localize(provider.name, language), direction: message(language, `apple.direction.${missing}`) });
 }
 
 export interface AppleOptions {

@@ -10,7 +10,7 @@ import { localize, type Authentication, type Provider, type Server, type SocketT
 import { displayAddress, fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { LANGUAGES, message } from '../messages.js';
 import { TEMPLATES_DIR } from '../paths.js';
-import { chooseAppleServers } from './apple.js';
+import { appleUnavailableReason, chooseAppleServers } from './apple.js';
 import { outlookMethod } from './outlook.js';
 
 export const GUIDE_CONTENT_TYPE = 'text/html; charset=utf-8';
@@ -177,7 +177,7 @@ export async function renderGuide(provider: Provider, mailbox: Mailbox, options:
     notes: [message(l, 'apple.macAuto')],
   };
   if (apple.ok) appleSection.auto = message(l, 'apple.auto', { address: shown });
-  else appleSection.notes.unshift(message(l, 'apple.unavailable', { reason: apple.reason }));
+  else appleSection.notes.unshift(message(l, 'apple.unavailable', { reason: appleUnavailableReason(provider, apple.missing, l) }));
   sections.push(appleSection);
 
   sections.push({

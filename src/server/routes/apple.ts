@@ -4,7 +4,7 @@
  * certificate is configured.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { APPLE_CONTENT_TYPE, chooseAppleServers, parseFullName, profileFileName, renderApple } from '../../formats/apple.js';
+import { APPLE_CONTENT_TYPE, appleUnavailableReason, chooseAppleServers, parseFullName, profileFileName, renderApple } from '../../formats/apple.js';
 import { SignedProfileCache, type ProfileSigner } from '../../formats/signing.js';
 import type { ServerContext } from '../context.js';
 import { queryParameter, Refusal, refusalAnswer, type Answer, type Exchange } from '../exchange.js';
@@ -39,7 +39,7 @@ export function appleAnswer(context: ServerContext): AppleAnswer {
     const lookup = lookupMailbox(context.catalog(), mailbox);
     if (lookup instanceof Refusal) return refuse(lookup);
     const choice = chooseAppleServers(lookup.provider);
-    if (!choice.ok) return refuse(new Refusal(409, choice.reason), lookup.domain);
+    if (!choice.ok) return refuse(new Refusal(409, appleUnavailableReason(lookup.provider, choice.missing, 'en')), lookup.domain);
 
     const profile = (body: Buffer): Answer => ({
       status: 200,
