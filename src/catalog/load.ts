@@ -4,9 +4,7 @@
  * file, line and column. Cross-file rules (a domain served twice) live in
  * catalog.ts.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
 import { normalizeDomain, PLACEHOLDERS } from '../mailbox.js';
 import {
@@ -22,18 +20,9 @@ import {
   type SocketType,
 } from './model.js';
 import type { Problem } from './problems.js';
-import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
+import { loadSchemaValidator } from './schema.js';
 
-export const SCHEMA_PATH = join(BUNDLED_PROVIDERS_DIR, 'provider.schema.json');
-
-let validator: ValidateFunction | undefined;
-function schemaValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object;
-    validator = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(schema);
-  }
-  return validator;
-}
+const validate = await loadSchemaValidator();
 
 /** Raw YAML input, as the schema describes it. */
 interface RawServer {
@@ -90,7 +79,6 @@ export function loadProvider(file: string, text: string): LoadResult {
     at(0, 'error', 'the file is empty; a provider needs at least id, name, domains, incoming and outgoing');
     return { problems };
   }
-  const validate = schemaValidator();
   if (!validate(data)) {
     for (const error of simplifyErrors(validate.errors ?? [])) {
       const { offset, message } = describeSchemaError(doc, error);
