@@ -8,12 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { productionNodeFlags } from './production.mjs';
+import { productionNodeFlags, root } from './production.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.DURATION ?? 60);
 const work = mkdtempSync(join(tmpdir(), 'load-faults-'));
 

@@ -8,6 +8,7 @@
  */
 import { createHash, createPrivateKey, hash, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { keyPermissionWarning } from '../key-files.js';
 import type * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 
@@ -204,15 +205,6 @@ async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportPa
   }
 }
 
-/**
- * A private key readable by group or others is a warning (never an error:
- * some secret stores mount files 0644 inside a private volume).
- */
-export async function keyPermissionWarning(file: string): Promise<string | undefined> {
-  const { mode } = await stat(file);
-  return (mode & 0o077) !== 0 ? `${file} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
-}
-
 export interface SignerFiles {
   readonly keyFile: string;
   readonly certFile: string;
@@ -268,7 +260,7 @@ export class SignerSource {
       if (stamp === this.stamp && this.signer) return;
       const [keyPem, certPem] = await Promise.all([readFile(this.files.keyFile, 'utf8'), readFile(this.files.certFile, 'utf8')]);
       this.signer = await createSigner(keyPem, certPem);
-      this.permissionWarning = await keyPermissionWarning(this.files.keyFile);
+      this.permissionWarning = keyPermissionWarning(this.files.keyFile);
       this.stamp = stamp;
       this.lastError = undefined;
       this.onChange?.(this.signer, undefined);

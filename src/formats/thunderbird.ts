@@ -41,11 +41,13 @@ const cache = new PreparedCache();
  * that the client fills (Thunderbird for Android and KMail send no address).
  */
 export function renderThunderbird(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
-  return prepareThunderbird(provider, domain).render(mailbox, keepJxonSafe);
+  return thunderbirdResponse(provider, domain, mailbox).body;
 }
 
-export function prepareThunderbird(provider: Provider, domain: string): PreparedDocument {
-  return cache.get(provider, domain, () => buildDocument(provider, domain));
+/** The document and its strong validator, from one prepared document. */
+export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox): { body: Buffer; etag: string } {
+  const prepared = cache.get(provider, domain, () => buildDocument(provider, domain));
+  return { body: prepared.render(mailbox, keepJxonSafe), etag: prepared.etag(mailbox) };
 }
 
 function buildDocument(provider: Provider, domain: string): PreparedDocument {

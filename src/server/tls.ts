@@ -4,8 +4,9 @@
  * without a restart. A broken renewal keeps the working certificate.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server } from 'node:https';
+import { keyPermissionWarning } from '../key-files.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -25,8 +26,7 @@ export class TlsSource {
     this.cert = cert;
     this.key = key;
     this.notAfter = notAfter;
-    const { mode } = statSync(files.keyFile);
-    this.permissionWarning = (mode & 0o077) !== 0 ? `${files.keyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
+    this.permissionWarning = keyPermissionWarning(files.keyFile);
   }
 
   private static read(files: TlsFiles): { cert: string; key: string; notAfter: Date } {

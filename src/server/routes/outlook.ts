@@ -20,7 +20,7 @@ import {
 } from '../../formats/outlook.js';
 import type { ServerContext } from '../context.js';
 import { queryParameter, Refusal, type Answer, type Exchange } from '../exchange.js';
-import { domainFromHost, lookupDomain, lookupMailbox, mailboxFrom, type Lookup } from '../request.js';
+import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup } from '../request.js';
 import { exchangeOf, sendAnswer } from './adapt.js';
 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
@@ -68,15 +68,7 @@ export function outlookPost(context: ServerContext, exchange: Exchange): Answer 
  * settings for that mailbox; without, those of the Host's domain with no LoginName.
  */
 export function outlookGet(context: ServerContext, exchange: Exchange): Answer {
-  const raw = queryParameter(exchange.query, ['emailaddress', 'email']);
-  if (raw instanceof Refusal) return outlookError('invalidRequest', raw.reason);
-  if (raw !== undefined) {
-    const mailbox = mailboxFrom(raw);
-    if (mailbox instanceof Refusal) return outlookError('invalidRequest', mailbox.reason);
-    return settings(lookupMailbox(context.catalog(), mailbox));
-  }
-  const domain = domainFromHost(exchange.host);
-  return settings(domain instanceof Refusal ? domain : lookupDomain(context.catalog(), domain));
+  return settings(lookupRequest(context.catalog(), exchange, ['emailaddress', 'email']));
 }
 
 /**

@@ -4,7 +4,7 @@
  * ISPDB layout (/v1.1/<domain>) that mailnews.auto_config_url can point at.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { prepareThunderbird, renderThunderbird, THUNDERBIRD_CONTENT_TYPE } from '../../formats/thunderbird.js';
+import { THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../../formats/thunderbird.js';
 import { normalizeDomain } from '../../mailbox.js';
 import type { ServerContext } from '../context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from '../exchange.js';
@@ -22,8 +22,7 @@ const ADDRESS_PARAMETERS = ['emailaddress'];
 
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
-  const body = renderThunderbird(lookup.provider, lookup.domain, lookup.mailbox);
-  const etag = prepareThunderbird(lookup.provider, lookup.domain).etag(lookup.mailbox);
+  const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox);
   return cacheableAnswer(exchange, HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
 }
 

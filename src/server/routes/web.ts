@@ -12,7 +12,7 @@ import { message } from '../../messages.js';
 import { TEMPLATES_DIR } from '../../paths.js';
 import type { ServerContext } from '../context.js';
 import { parseAddress } from '../../mailbox.js';
-import { queryOf, queryParameter, Refusal } from '../exchange.js';
+import { queryOf, queryParameter, Refusal, type Query } from '../exchange.js';
 import { lookupMailbox } from '../request.js';
 
 /** No script at all, styles only from here, nothing from elsewhere. */
@@ -23,8 +23,8 @@ export function webRoutes(context: ServerContext) {
     await app.register(accepts);
     await app.register(fastifyStatic, { root: join(TEMPLATES_DIR, 'static'), prefix: '/static/', index: false, maxAge: '1h', serve: true });
 
-    const language = (request: FastifyRequest): string => {
-      const asked = queryParameter(queryOf(request.url), ['lang']);
+    const language = (request: FastifyRequest, query: Query): string => {
+      const asked = queryParameter(query, ['lang']);
       if (typeof asked === 'string' && LANGUAGES.includes(asked)) return asked;
       const negotiated = request.languages([...LANGUAGES]);
       return typeof negotiated === 'string' ? negotiated : LANGUAGES[0]!;
@@ -51,14 +51,15 @@ export function webRoutes(context: ServerContext) {
 
     app.get('/', async (request, reply) => {
       request.served = { format: 'guide' };
-      const lang = language(request);
+      const lang = language(request, queryOf(request.url));
       return html(reply, 200, await renderPage('index', lang, {}, links(request, lang, '/')), lang);
     });
 
     app.get('/setup', async (request, reply) => {
       request.served = { format: 'guide' };
-      const lang = language(request);
-      const raw = queryParameter(queryOf(request.url), ['emailaddress', 'email']);
+      const query = queryOf(request.url);
+      const lang = language(request, query);
+      const raw = queryParameter(query, ['emailaddress', 'email']);
       const form = async (error: string, value: string) =>
         html(reply, 400, await renderPage('index', lang, { error, value }, links(request, lang, '/')), lang);
       if (raw instanceof Refusal) return form(raw.reason, '');
