@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { summarize, type Catalog } from '../catalog/catalog.js';
 import { formatProblem } from '../catalog/problems.js';
 import { CatalogStore } from '../catalog/store.js';
@@ -16,6 +15,7 @@ import { buildApp } from '../server/app.js';
 import type { ServerContext } from '../server/context.js';
 import { Metrics, METRICS_CONTENT_TYPE } from '../server/metrics.js';
 import { TlsSource } from '../server/tls.js';
+import { logOutput } from './log-output.js';
 import type { Settings } from './options.js';
 
 /** Longest wait for requests in flight at shutdown. */
@@ -43,21 +43,6 @@ async function drain(app: FastifyInstance): Promise<void> {
 
 const netServerClose = NetServer.prototype.close as (this: NetServer) => NetServer;
 const connections = (server: Server) => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
-
-/**
- * Standard output, written in batches: a write per log line costs more than
- * answering the request it describes. Lines wait at most half a second when
- * traffic is low, and are flushed when the process exits. The batches are
- * written synchronously: on a busy single core, handing each batch to
- * libuv's thread pool cost more CPU per request (measured 78-88 µs against
- * 62 µs per Thunderbird request on one core) than an 8 KiB write.
- */
-function logDestination() {
-  const destination = pino.destination({ dest: 1, minLength: 8192, periodicFlush: 500, sync: true });
-  // Whatever ends the process (a stop, a crash), the last lines are written.
-  process.on('exit', () => destination.flushSync());
-  return destination;
-}
 
 /** The Apple-profile signer the settings name, if any (serve and render share it). */
 export function signerFor(settings: Settings): SignerSource | undefined {
@@ -96,7 +81,7 @@ export async function serve(settings: Settings): Promise<void> {
     lifecycle,
   };
   const common = {
-    logger: { level: settings.logLevel, stream: logDestination() },
+    logger: { level: settings.logLevel, stream: logOutput() },
     trustedProxies: settings.trustedProxies,
     rateLimitPerMinute: settings.rateLimitPerMinute,
     ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),
