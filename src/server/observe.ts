@@ -4,28 +4,77 @@
  * of a refusal; never the address, the query or a header) and the metrics.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
 import type { Served } from './context.js';
 import type { Metrics } from './metrics.js';
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+const { streamSym, chindingsSym, timeSym, messageKeySym, mixinSym, formattersSym, hooksSym, nestedKeySym, stringifiersSym, needsMetadataGsym } = pino.symbols;
+
+// A prefix for every message (pino 8.11+); missing from pino's type declarations.
+const msgPrefixSym = (pino.symbols as unknown as Record<string, symbol>).msgPrefixSym!;
+
+interface LineStream {
+  write(line: string): unknown;
+}
+
+/**
+ * The stream of a pino logger that writes pino's default line (level as a
+ * number, epoch time, bindings, "msg"), and so can take a request line
+ * written by hand; undefined for any other logger (custom formatters,
+ * message key, time, mixin, hooks, redaction, or a stream that wants
+ * pino's metadata), which then gets log.info.
+ */
+const plainStreams = new WeakMap<object, LineStream | null>();
+function plainStream(log: FastifyBaseLogger): LineStream | undefined {
+  let stream = plainStreams.get(log);
+  if (stream === undefined) {
+    const l = log as unknown as Record<symbol, unknown> & { levels?: { values?: Record<string, number> } };
+    const formatters = l[formattersSym] as { log?: unknown; level?: (label: string, value: number) => unknown } | undefined;
+    const hooks = l[hooksSym] as { logMethod?: unknown; streamWrite?: unknown } | undefined;
+    const candidate = l[streamSym] as (LineStream & Record<symbol, unknown>) | undefined;
+    const plain =
+      typeof candidate?.write === 'function' &&
+      !candidate[needsMetadataGsym] &&
+      typeof l[chindingsSym] === 'string' &&
+      l[timeSym] === pino.stdTimeFunctions.epochTime &&
+      l[messageKeySym] === 'msg' &&
+      !l[mixinSym] &&
+      !l[msgPrefixSym] &&
+      !l[nestedKeySym] &&
+      Object.keys((l[stringifiersSym] as object | undefined) ?? {}).length === 0 &&
+      formatters?.log === undefined &&
+      JSON.stringify(formatters?.level?.('info', 30)) === '{"level":30}' &&
+      hooks?.logMethod === undefined &&
+      hooks?.streamWrite === undefined &&
+      l.levels?.values?.info === 30;
+    stream = plain ? candidate : null;
+    plainStreams.set(log, stream);
+  }
+  return stream ?? undefined;
+}
 
 export function logRequest(log: FastifyBaseLogger, metrics: Metrics | undefined, method: string, url: string, served: Served | null, status: number, ms: number): void {
   metrics?.observe(served?.format ?? 'other', status, ms / 1000);
   if (ABOVE_INFO.has(log.level)) return;
   const queryAt = url.indexOf('?');
-  const path = (queryAt < 0 ? url : url.slice(0, queryAt)).slice(0, 200);
-  log.info(
-    {
-      method,
-      // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
-      path: path.includes('@') || path.includes('%') ? path.replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>') : path,
-      format: served?.format ?? null,
-      domain: served?.domain ?? null,
-      ...(served?.reason !== undefined ? { reason: served.reason } : {}),
-      status,
-      ms: Math.round(ms * 100) / 100,
-    },
-    'request',
+  const rawPath = (queryAt < 0 ? url : url.slice(0, queryAt)).slice(0, 200);
+  // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
+  const path = rawPath.includes('@') || rawPath.includes('%') ? rawPath.replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>') : rawPath;
+  const format = served?.format ?? null;
+  const domain = served?.domain ?? null;
+  const reason = served?.reason;
+  const rounded = Math.round(ms * 100) / 100;
+  const stream = plainStream(log);
+  if (stream === undefined) {
+    log.info({ method, path, format, domain, ...(reason !== undefined ? { reason } : {}), status, ms: rounded }, 'request');
+    return;
+  }
+  // The same line pino writes for log.info({ method, path, format, domain, reason?, status, ms }, 'request')
+  // with its default format (level number, epoch time, the logger's bindings), built
+  // directly: pino's generic serialisation cost more than the answer (test/request-log.ts).
+  stream.write(
+    `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[chindingsSym]},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"format":${JSON.stringify(format)},"domain":${JSON.stringify(domain)}${reason !== undefined ? `,"reason":${JSON.stringify(reason)}` : ''},"status":${status},"ms":${rounded},"msg":"request"}\n`,
   );
 }
 
