@@ -3,29 +3,21 @@
  * catalog reloads, catalog size, certificate lifetimes. One registry per
  * application, so several apps in one process (tests) do not collide.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Catalog } from '../catalog/catalog.js';
 
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'format' | 'status'>;
-  private readonly duration: Histogram<'format'>;
+  private readonly requests = new RequestStatistics();
   readonly reloads: Counter;
   readonly reloadFailures: Counter;
 
   constructor(catalog: () => Catalog, certificates: () => { name: string; notAfter: Date | undefined }[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'mail_autoconfig_' });
-    this.requests = new Counter({ name: 'mail_autoconfig_requests_total', help: 'Requests answered, by format and HTTP status.', labelNames: ['format', 'status'], registers });
-    this.duration = new Histogram({
-      name: 'mail_autoconfig_request_duration_seconds',
-      help: 'Time to answer a request, by format.',
-      labelNames: ['format'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    });
+    for (const metric of this.requests.metrics()) this.registry.registerMetric(metric);
     this.reloads = new Counter({ name: 'mail_autoconfig_catalog_reloads_total', help: 'Catalog reloads attempted.', registers });
     this.reloadFailures = new Counter({ name: 'mail_autoconfig_catalog_reload_failures_total', help: 'Catalog reloads that failed or left a file at its last good version.', registers });
     new Gauge({ name: 'mail_autoconfig_providers', help: 'Providers in service.', registers, collect() { this.set(catalog().providers.length); } });
@@ -45,19 +37,87 @@ export class Metrics {
     });
   }
 
-  /** Label-bound children, looked up once per (format, status) rather than hashed per request. */
-  private readonly children = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+  observe(format: string, status: number, seconds: number): void {
+    this.requests.observe(format, status, seconds);
+  }
+}
+
+/** Upper bounds of the latency histogram's buckets, in seconds. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+interface FormatRecord {
+  readonly byStatus: Map<number, number>;
+  /** Observations per bucket (not cumulative); the last one is +Inf. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * Requests by format and status, and their latency by format, kept as plain
+ * numbers and turned into Prometheus series only when scraped.
+ *
+ * Why not prom-client's Counter and Histogram: they hash the label set and
+ * turn the bucket bound into a property name on every observation, even for
+ * label-bound children; measured, about 3 µs of CPU per request, a tenth of
+ * what the whole answer costs. The series read exactly as prom-client's
+ * would (mail_autoconfig_requests_total{format,status},
+ * mail_autoconfig_request_duration_seconds_bucket{le,format}, _sum, _count);
+ * the registry formats them.
+ */
+class RequestStatistics {
+  private readonly formats = new Map<string, FormatRecord>();
 
   observe(format: string, status: number, seconds: number): void {
-    const key = `${format} ${status}`;
-    let child = this.children.get(key);
-    if (!child) {
-      const counter = this.requests.labels(format, String(status));
-      const histogram = this.duration.labels(format);
-      child = { count: () => counter.inc(), time: (s) => histogram.observe(s) };
-      this.children.set(key, child);
+    let record = this.formats.get(format);
+    if (record === undefined) {
+      record = { byStatus: new Map(), buckets: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0, count: 0 };
+      this.formats.set(format, record);
     }
-    child.count();
-    child.time(seconds);
+    record.byStatus.set(status, (record.byStatus.get(status) ?? 0) + 1);
+    // A bucket counts the observations up to and including its bound (Prometheus' le).
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++;
+    record.buckets[bucket]!++;
+    record.sum += seconds;
+    record.count++;
+  }
+
+  /** The two series as metrics for a prom-client registry, read at scrape time. */
+  metrics(): Metric[] {
+    const counter = {
+      name: 'mail_autoconfig_requests_total',
+      help: 'Requests answered, by format and HTTP status.',
+      type: 'counter',
+      aggregator: 'sum',
+      values: (): MetricValue<string>[] =>
+        [...this.formats].flatMap(([format, record]) => [...record.byStatus].map(([status, value]) => ({ labels: { format, status: String(status) }, value }))),
+    };
+    const histogram = {
+      name: 'mail_autoconfig_request_duration_seconds',
+      help: 'Time to answer a request, by format.',
+      type: 'histogram',
+      aggregator: 'sum',
+      values: (): MetricValue<string>[] =>
+        [...this.formats].flatMap(([format, record]) => {
+          let cumulative = 0;
+          const bucketName = 'mail_autoconfig_request_duration_seconds_bucket';
+          const values: (MetricValue<string> & { metricName: string })[] = DURATION_BUCKETS.map((le, i) => {
+            cumulative += record.buckets[i]!;
+            return { metricName: bucketName, labels: { le, format }, value: cumulative };
+          });
+          values.push(
+            { metricName: bucketName, labels: { le: '+Inf', format }, value: record.count },
+            { metricName: 'mail_autoconfig_request_duration_seconds_sum', labels: { format }, value: record.sum },
+            { metricName: 'mail_autoconfig_request_duration_seconds_count', labels: { format }, value: record.count },
+          );
+          return values;
+        }),
+    };
+    return [counter, histogram].map(({ values, ...metric }) => {
+      const get = async (): Promise<MetricObjectWithValues<MetricValue<string>>> => ({ ...metric, values: values() }) as unknown as MetricObjectWithValues<MetricValue<string>>;
+      // The registry needs only name, help, type, get() and reset() (Registry.resetMetrics).
+      return { ...metric, get, reset: () => this.formats.clear() } as unknown as Metric;
+    });
   }
 }
