@@ -12,7 +12,7 @@
  * signs in it, a POST with a Content-Length within the limit) and leaves
  * every unusual request to Fastify, which has the full handling.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { MAX_REQUEST_BYTES } from '../formats/outlook.js';
 import type { Metrics } from './metrics.js';
@@ -63,11 +63,15 @@ export function createFront(context: ServerContext, apple: AppleAnswer, options:
 
   const send = (request: IncomingMessage, response: ServerResponse, answer: Answer, started: number): void => {
     const body = answer.body;
-    const headers: Record<string, string | number> = { ...answer.headers };
-    if (answer.etag !== undefined) headers.etag = answer.etag;
+    // Headers as a flat [name, value, ...] list: node:http walks a header
+    // object with for...in, which is slow once it has seen objects of many
+    // shapes (every route's, Fastify's); measured about 5 µs per request.
+    const headers: OutgoingHttpHeader[] = [];
+    for (const name in answer.headers) headers.push(name, answer.headers[name]!);
+    if (answer.etag !== undefined) headers.push('etag', answer.etag);
     // RFC 9110 8.6: a 304 carries no Content-Length unless it is that of the 200.
-    if (answer.status !== 304) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    if (options.https && wantsHsts(options.hostname(request))) headers['strict-transport-security'] = 'max-age=31536000';
+    if (answer.status !== 304) headers.push('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    if (options.https && wantsHsts(options.hostname(request))) headers.push('strict-transport-security', 'max-age=31536000');
     response.writeHead(answer.status, headers);
     // Node sends no body for HEAD by itself; Content-Length stays that of GET.
     response.end(body);
