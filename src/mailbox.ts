@@ -108,6 +108,8 @@ const PLACEHOLDER = /%EMAILADDRESS%|%EMAILLOCALPART%|%EMAILDOMAIN%/g;
 
 /** Fill a user-name (or host) template for a mailbox. */
 export function fillTemplate(template: string, mailbox: Mailbox): string {
+  // The user name of almost every provider.
+  if (template === '%EMAILADDRESS%') return mailbox.address;
   return template.replace(PLACEHOLDER, (name) =>
     name === '%EMAILADDRESS%' ? mailbox.address : name === '%EMAILLOCALPART%' ? mailbox.localPart : mailbox.domain,
   );

@@ -42,7 +42,10 @@ export class HoleMarkers {
 }
 
 export class PreparedDocument {
-  private readonly parts: readonly string[];
+  /** The document's text between holes, encoded once (UTF-8). */
+  private readonly parts: readonly Buffer[];
+  /** The parts' total length in octets. */
+  private readonly partOctets: number;
   private readonly slots: readonly string[];
   /** The distinct templates, and for each slot the index of its template there. */
   private readonly templates: readonly string[];
@@ -70,7 +73,8 @@ export class PreparedDocument {
     if (slots.some((slot) => slot === undefined) || parts.some((part) => part.includes(NONCE))) {
       throw new Error('prepared document: hole markers were altered by the builder');
     }
-    this.parts = parts;
+    this.parts = parts.map((part) => Buffer.from(part, 'utf8'));
+    this.partOctets = this.parts.reduce((sum, part) => sum + part.length, 0);
     this.slots = slots;
     this.templates = [...new Set(slots)];
     this.slotTemplate = slots.map((slot) => this.templates.indexOf(slot));
@@ -89,7 +93,7 @@ export class PreparedDocument {
   }
 
   /** The document for one mailbox; `transform` may keep a template unfilled. */
-  render(mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = (_, filled) => filled): Buffer {
+  render(mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): Buffer {
     if (!mailbox || this.slots.length === 0) return this.generic;
     return this.renderWith((template) => transform(template, fillTemplate(template, mailbox)));
   }
@@ -100,12 +104,30 @@ export class PreparedDocument {
    * texts, the user name of every server) is filled once.
    */
   renderWith(fill: (template: string) => string): Buffer {
-    const values = this.templates.map((template) => this.escape(fill(template)));
-    let out = this.parts[0]!;
-    for (let i = 0; i < this.slotTemplate.length; i++) out += values[this.slotTemplate[i]!]! + this.parts[i + 1]!;
-    return Buffer.from(out, 'utf8');
+    const templates = this.templates;
+    const values: Buffer[] = new Array<Buffer>(templates.length);
+    for (let t = 0; t < templates.length; t++) values[t] = Buffer.from(this.escape(fill(templates[t]!)), 'utf8');
+    let length = this.partOctets;
+    for (const t of this.slotTemplate) length += values[t]!.length;
+    // The encoded parts and values copied into one buffer: joining strings
+    // and encoding the result would copy the whole document twice more.
+    const parts = this.parts;
+    const out = Buffer.allocUnsafe(length);
+    out.set(parts[0]!, 0);
+    let at = parts[0]!.length;
+    for (let i = 0; i < this.slotTemplate.length; i++) {
+      const value = values[this.slotTemplate[i]!]!;
+      out.set(value, at);
+      at += value.length;
+      const part = parts[i + 1]!;
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
+
+const asFilled = (_template: string, filled: string): string => filled;
 
 /**
  * Prepared documents of each provider object (a reload makes new objects,
@@ -147,11 +169,11 @@ function fnv1a(text: string): string {
 
 /** Escape text for element content only, as the plist builder does (& < >). */
 export function escapeXmlText(text: string): string {
-  return text.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!);
+  return /[&<>]/.test(text) ? text.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!) : text;
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 /** Escape text for XML element content or attribute values. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+  return /[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!) : text;
 }
