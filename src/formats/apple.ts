@@ -253,12 +253,14 @@ export function uuidV5(name: string, namespace: string): string {
   } else {
     input = Buffer.concat([bytes, Buffer.from(name, 'utf8')]);
   }
-  const digest = hash('sha1', input, 'buffer');
-  digest[6] = (digest[6]! & 0x0f) | 0x50;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const hex = digest.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // The digest as hex: a Buffer result costs more than the hash itself.
+  // Version 5 in the high nibble of octet 6 (hex digit 12), the variant 10xx
+  // in the high bits of octet 8 (hex digit 16).
+  const hex = hash('sha1', input, 'hex');
+  const variant = VARIANT_DIGITS[Number.parseInt(hex[16]!, 16) & 0x3]!;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+const VARIANT_DIGITS = '89ab';
 const UUID_SCRATCH = Buffer.alloc(1024);
 
 /** An ASCII file name for Content-Disposition, e.g. "example-mail.mobileconfig". */
