@@ -46,6 +46,8 @@ interface Route {
   readonly overPlainHttp: boolean;
 }
 
+const ignore = (): void => undefined;
+
 /** A request the front does not answer; Fastify does. */
 export type Front = (request: IncomingMessage, response: ServerResponse) => boolean;
 
@@ -135,9 +137,13 @@ export function createFront(context: ServerContext, apple: AppleAnswer, options:
     if (request.headers['transfer-encoding'] !== undefined || !(length >= 0 && length <= MAX_REQUEST_BYTES)) return false;
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => respond(request, response, handler, { ...exchange, body: Buffer.concat(chunks).toString('utf8') }, started));
+    request.on('end', () => {
+      // Almost always one chunk: no copy then.
+      const body = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+      respond(request, response, handler, { ...exchange, body }, started);
+    });
     // A client that goes away mid-body gets no answer; nothing else to do.
-    request.on('error', () => undefined);
+    request.on('error', ignore);
     return true;
   };
 }
