@@ -40,9 +40,16 @@ export function outlookMethod(server: Server): Authentication | undefined {
 }
 
 /** Servers Outlook can be told about, in the provider's order (incoming first). */
-export function outlookServers(provider: Provider): Server[] {
-  return [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined);
+export function outlookServers(provider: Provider): readonly Server[] {
+  let servers = usableServers.get(provider);
+  if (servers === undefined) {
+    servers = [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined);
+    usableServers.set(provider, servers);
+  }
+  return servers;
 }
+/** Per provider object (a reload makes new ones): every Autodiscover answer asks. */
+const usableServers = new WeakMap<Provider, readonly Server[]>();
 
 const cache = new PreparedCache();
 
