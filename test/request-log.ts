@@ -93,3 +93,12 @@ t.test('no line above the info level', async (t) => {
   logRequest(log, undefined, 'GET', '/v1.1/example.com', null, 200, 0.5);
   t.same(lines, []);
 });
+
+t.test('a duration JSON cannot hold is written as pino writes it', async (t) => {
+  const { log, lines } = capture();
+  logRequest(log, undefined, 'GET', '/v1.1/example.com', null, 200, Number.NaN);
+  const ours = lines.pop()!;
+  const expected = pinoLine(log, lines, { method: 'GET', path: '/v1.1/example.com', format: null, domain: null, status: 200, ms: Number.NaN });
+  t.equal(timeless(ours), timeless(expected));
+  t.equal(JSON.parse(ours).ms, null);
+});

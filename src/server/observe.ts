@@ -64,7 +64,8 @@ export function logRequest(log: FastifyBaseLogger, metrics: Metrics | undefined,
   const format = served?.format ?? null;
   const domain = served?.domain ?? null;
   const reason = served?.reason;
-  const rounded = Math.round(ms * 100) / 100;
+  // pino writes null for a number JSON cannot hold.
+  const rounded = Number.isFinite(ms) ? Math.round(ms * 100) / 100 : null;
   const stream = plainStream(log);
   if (stream === undefined) {
     log.info({ method, path, format, domain, ...(reason !== undefined ? { reason } : {}), status, ms: rounded }, 'request');
