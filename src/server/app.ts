@@ -12,6 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
+import { INTERNAL_ERROR_LINE, PLAIN_TEXT } from './exchange.js';
 import { createFront, type Front } from './front.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { logRequest, wantsHsts } from './observe.js';
@@ -140,10 +141,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
 
   app.setErrorHandler((error: { statusCode?: number; message?: string; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
-    // @fastify/rate-limit has set Retry-After; the reason is one line like every other.
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(500).type('text/plain; charset=utf-8').send('internal error; the problem has been logged\n');
+      return reply.code(500).type(PLAIN_TEXT).send(INTERNAL_ERROR_LINE);
     }
     return reply.code(status).type('text/plain; charset=utf-8').send(`${oneLine(error.message ?? 'bad request')}\n`);
   });

@@ -61,7 +61,10 @@ export function queryParameter(query: Query, names: readonly string[]): string |
   return undefined;
 }
 
-const PLAIN_TEXT = 'text/plain; charset=utf-8';
+export const PLAIN_TEXT = 'text/plain; charset=utf-8';
+
+/** The one line a request gets when answering it failed; the error itself goes to the log. */
+export const INTERNAL_ERROR_LINE = 'internal error; the problem has been logged\n';
 
 /** A refusal as one line of plain text. */
 export function refusalAnswer(refusal: Refusal, served: Served): Answer {

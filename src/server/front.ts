@@ -17,7 +17,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { MAX_REQUEST_BYTES } from '../formats/outlook.js';
 import type { Metrics } from './metrics.js';
 import type { ServerContext } from './context.js';
-import { queryOf, type Answer, type Exchange } from './exchange.js';
+import { INTERNAL_ERROR_LINE, PLAIN_TEXT, queryOf, type Answer, type Exchange } from './exchange.js';
 import { logRequest, wantsHsts } from './observe.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { AppleAnswer } from './routes/apple.js';
@@ -81,7 +81,7 @@ export function createFront(context: ServerContext, apple: AppleAnswer, options:
   };
   const fail = (request: IncomingMessage, response: ServerResponse, error: unknown, started: number): void => {
     log.error({ err: error }, 'request failed');
-    const answer: Answer = { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'internal error; the problem has been logged\n', served: null };
+    const answer: Answer = { status: 500, headers: { 'content-type': PLAIN_TEXT }, body: INTERNAL_ERROR_LINE, served: null };
     if (!response.headersSent) send(request, response, answer, started);
   };
   const respond = (request: IncomingMessage, response: ServerResponse, handler: Respond, exchange: Exchange, started: number): void => {
@@ -101,7 +101,7 @@ export function createFront(context: ServerContext, apple: AppleAnswer, options:
       const wait = client.isProxy ? 0 : rateLimiter.take(client.address);
       if (wait > 0) {
         const reason = `too many requests from your address; try again in ${wait} s`;
-        send(request, response, { status: 429, headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': String(wait) }, body: `${reason}\n`, served: null }, started);
+        send(request, response, { status: 429, headers: { 'content-type': PLAIN_TEXT, 'retry-after': String(wait) }, body: `${reason}\n`, served: null }, started);
         return true;
       }
     }
