@@ -117,8 +117,12 @@ const startup = {
   ...(ispdbImported ? { ispdbMs: await startupMedian(['--providers', ispdb]) } : {}),
 };
 
-const unsigned = await startService([]);
-const signedService = await startService(['--signing-key', join(work, 'key.pem'), '--signing-cert', join(work, 'cert.pem')]);
+// Each instance also serves its metrics on a port of its own, read between
+// runs (never during one) for the garbage collections a run caused.
+const unsignedMetricsPort = await freePort();
+const unsigned = await startService(['--metrics-port', String(unsignedMetricsPort)]);
+const signedMetricsPort = await freePort();
+const signedService = await startService(['--signing-key', join(work, 'key.pem'), '--signing-cert', join(work, 'cert.pem'), '--metrics-port', String(signedMetricsPort)]);
 
 // --- byte-identical copies for the references -------------------------------------
 const copies = [];
@@ -210,6 +214,15 @@ const peakRss = (pid) => {
     return NaN;
   }
 };
+/**
+ * Full (mark-compact) collections so far, from prom-client's GC histogram.
+ * They are what lengthens the tail: each one stops the service for several
+ * milliseconds, where a scavenge takes a fraction of one.
+ */
+const majorCollections = (metricsPort) => {
+  const text = execFileSync('curl', ['-sf', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
+  return Number(/^mail_autoconfig_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+};
 // taskset execs node, so the pid is the service's.
 const servicePids = [unsigned.child.pid, signedService.child.pid];
 
@@ -222,7 +235,10 @@ for (const [i, endpoint] of ENDPOINTS.entries()) {
 const runs = ENDPOINTS.map(() => ({ ours: [], bare: [], nginx: [] }));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, endpoint] of ENDPOINTS.entries()) {
+    const metricsPort = endpoint.signed ? signedMetricsPort : unsignedMetricsPort;
+    const before = majorCollections(metricsPort);
     runs[i].ours.push(wrk(endpoint.signed ? signedService.port : unsigned.port, endpoint.path, endpoint, 'ours', SECONDS));
+    runs[i].ours.at(-1).majorCollections = majorCollections(metricsPort) - before;
     runs[i].bare.push(wrk(barePort, `/e${i}`, endpoint, 'bare', SECONDS));
     runs[i].nginx.push(wrk(nginxPort, `/e${i}`, endpoint, 'nginx', SECONDS));
     process.stderr.write(`round ${round + 1}/${ROUNDS} ${endpoint.name}: ${Math.round(runs[i].ours.at(-1).rps)}/s ours, ${Math.round(runs[i].bare.at(-1).rps)}/s bare, ${Math.round(runs[i].nginx.at(-1).rps)}/s nginx\n`);
@@ -236,6 +252,8 @@ const rows = ENDPOINTS.map((endpoint, i) => {
     oursP50ms: Math.round(median(r.ours.map((x) => x.p50)) * 100) / 100,
     oursP99ms: Math.round(median(r.ours.map((x) => x.p99)) * 100) / 100,
     errors: r.ours.reduce((s, x) => s + x.errors, 0),
+    // Over all of this endpoint's runs, per 100,000 requests.
+    majorGcPer100k: Math.round((100_000 * r.ours.reduce((s, x) => s + x.majorCollections, 0)) / r.ours.reduce((s, x) => s + x.rps * SECONDS, 0) * 10) / 10,
     bareRps: Math.round(median(r.bare.map((x) => x.rps))),
     // The references' own tail shows how much of ours is the machine's.
     bareP99ms: Math.round(median(r.bare.map((x) => x.p99)) * 100) / 100,

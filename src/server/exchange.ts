@@ -16,7 +16,7 @@ export interface Exchange {
   readonly host: string | undefined;
   readonly ifNoneMatch: string | undefined;
   /** The request body as text (Autodiscover POST only). */
-  readonly body?: string;
+  readonly body?: string | undefined;
 }
 
 export type Query = Readonly<Record<string, string | string[] | undefined>>;
@@ -72,7 +72,8 @@ export function refusalAnswer(refusal: Refusal, served: Served): Answer {
     status: refusal.status,
     headers: { 'content-type': PLAIN_TEXT, 'cache-control': 'no-store' },
     body: `${refusal.reason}\n`,
-    served: { ...served, reason: refusal.reason },
+    // Not `{ ...served, reason }`: see front.ts on spreads and hidden classes.
+    served: { format: served.format, domain: served.domain, reason: refusal.reason },
   };
 }
 

@@ -11,7 +11,7 @@ export function exchangeOf(request: FastifyRequest): Exchange {
     query: queryOf(request.url),
     host: request.headers.host,
     ifNoneMatch: request.headers['if-none-match'],
-    ...(typeof request.body === 'string' ? { body: request.body } : {}),
+    body: typeof request.body === 'string' ? request.body : undefined,
   };
 }
 
