@@ -111,7 +111,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
       if (DIRECT_OVER_HTTP.test(request.url.split('?')[0]!)) return;
       const host = request.hostname;
       if (normalizeDomain(host) === null && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
-        return reply.code(400).type('text/plain; charset=utf-8').send('the Host header is not a host name; use https\n');
+        return reply.code(400).type(PLAIN_TEXT).send('the Host header is not a host name; use https\n');
       }
       // 308 keeps the method and body; path and query are kept as sent.
       return reply.code(308).header('Location', `https://${host}${port === 443 ? '' : `:${port}`}${request.url}`).send();
@@ -129,7 +129,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
       request.served = { format: 'ops' };
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain; charset=utf-8').send('a bearer token is required for /metrics\n');
+        return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type(PLAIN_TEXT).send('a bearer token is required for /metrics\n');
       }
       return reply.type(METRICS_CONTENT_TYPE).header('Cache-Control', 'no-store').send(await metrics.registry.metrics());
     });
@@ -145,11 +145,11 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).type(PLAIN_TEXT).send(INTERNAL_ERROR_LINE);
     }
-    return reply.code(status).type('text/plain; charset=utf-8').send(`${oneLine(error.message ?? 'bad request')}\n`);
+    return reply.code(status).type(PLAIN_TEXT).send(`${oneLine(error.message ?? 'bad request')}\n`);
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).type('text/plain; charset=utf-8').send(`nothing here: ${request.method} ${safePath(request.url)}\n`),
+    reply.code(404).type(PLAIN_TEXT).send(`nothing here: ${request.method} ${safePath(request.url)}\n`),
   );
 
   await app.register(thunderbirdRoutes(context));
@@ -173,7 +173,7 @@ function rejectUnparsable(error: Error & { code?: string }, socket: import('node
         ? ['408 Request Timeout', 'the request took too long']
         : ['400 Bad Request', 'the request is not valid HTTP (non-ASCII characters in a URL must be percent-encoded)'];
   const body = `${reason}\n`;
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: ${PLAIN_TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function oneLine(text: string): string {

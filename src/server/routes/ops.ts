@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatProblem } from '../../catalog/problems.js';
 import { normalizeDomain } from '../../mailbox.js';
 import type { ServerContext } from '../context.js';
+import { PLAIN_TEXT } from '../exchange.js';
 
 /** Warn this long before the signing certificate expires. */
 const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
@@ -23,13 +24,13 @@ export function opsRoutes(context: ServerContext) {
     app.get('/caddy/ask', async (request, reply) => {
       request.served = { format: 'ops' };
       const raw = (request.query as Record<string, unknown>).domain;
-      if (typeof raw !== 'string' || raw === '') return reply.code(400).type('text/plain; charset=utf-8').send('add ?domain=<host name>\n');
+      if (typeof raw !== 'string' || raw === '') return reply.code(400).type(PLAIN_TEXT).send('add ?domain=<host name>\n');
       const name = normalizeDomain(raw);
       const match = name ? /^(?:autoconfig|autodiscover)\.(.+)$/.exec(name) : null;
       const served = match ? context.catalog().byDomain(match[1]!) !== undefined : false;
       return reply
         .code(served ? 200 : 404)
-        .type('text/plain; charset=utf-8')
+        .type(PLAIN_TEXT)
         .header('Cache-Control', 'no-store')
         .send(served ? 'ok\n' : 'no certificate for this name: not an autoconfig or autodiscover host of a domain served here\n');
     });
