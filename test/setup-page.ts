@@ -94,3 +94,28 @@ t.test('a provider without a profile says why, in the page\'s language', async (
   const en = await request(`${url}/setup?emailaddress=dave%40oauth.example&lang=en`);
   t.match(en.text, 'OAuth Only has no incoming server with an authentication Apple Mail supports');
 });
+
+t.test('pages prepared once per provider carry each mailbox\'s own values, escaped', async (t) => {
+  // User name and host names from templates: the holes of the prepared page.
+  const hosted = 'id: hosted\nname: Hosted\ndomains: [one.example, zwei.example, bücher.example]\nusername: "%EMAILLOCALPART%"\nincoming:\n  - { type: imap, host: "mail.%EMAILDOMAIN%" }\noutgoing:\n  - { host: "smtp.%EMAILDOMAIN%" }\n';
+  const { url } = await startServer(t, { sources: [{ file: 'hosted.yaml', text: hosted }], publicBaseUrl: 'https://autoconfig.example.net' });
+  const page = async (address: string, lang = 'en') => (await request(`${url}/setup?emailaddress=${encodeURIComponent(address)}&lang=${lang}`)).text;
+  const qr = (html: string) => /<div id="profile-qr"[^>]*>(<svg[\s\S]*?<\/svg>)/.exec(html)?.[1];
+
+  const first = await page("o'brien&co@one.example");
+  t.match(first, 'Settings for o&#39;brien&amp;co@one.example', 'the address, escaped as the template escapes');
+  t.match(first, '<td data-label="Server" class="value host">mail.one.example</td>', 'host name filled with the domain');
+  t.match(first, '<td data-label="User name" class="value">o&#39;brien&amp;co</td>', 'user name filled with the local part');
+  t.match(first, 'href="https://autoconfig.example.net/mobileconfig?emailaddress=o%27brien%26co%40one.example"');
+  t.match(first, 'href="/setup?emailaddress=o%27brien%26co%40one.example&amp;lang=de"', 'the language link keeps the address');
+
+  const second = await page('kunde@bücher.example', 'de');
+  t.match(second, 'Einstellungen für kunde@bücher.example', 'the domain as people write it');
+  t.match(second, 'mail.xn--bcher-kva.example', 'host names in the ASCII form clients use');
+  for (const value of ['brien', 'one.example']) t.notMatch(second, value, `nothing of the previous mailbox: ${value}`);
+  t.not(qr(first), undefined, 'a QR code on the page');
+  t.not(qr(second), qr(first), 'each mailbox its own QR code');
+
+  t.equal(await page("o'brien&co@one.example"), first, 'the same mailbox again: the same bytes');
+  for (const html of [first, second]) t.notMatch(html, /H[0-9a-f]{24}x\d+x/, 'no hole left unfilled');
+});

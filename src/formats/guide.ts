@@ -4,6 +4,12 @@
  * comes from templates/messages (research: client-labels.md, which quotes
  * each client's own localisation files); HTML from templates/*.eta, which
  * escape every value.
+ *
+ * Like the clients' formats, each page is rendered once (per provider and
+ * language for the setup page, per language for the others) with marked
+ * holes where the mailbox, the request's URLs or the visitor's input go;
+ * serving a page fills the holes, escaped as the template would have
+ * escaped them. A request never runs the template engine.
  */
 import type { Eta } from 'eta';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
@@ -12,6 +18,7 @@ import { LANGUAGES, message } from '../messages.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { appleUnavailableReason, chooseAppleServers } from './apple.js';
 import { outlookMethod } from './outlook.js';
+import { HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const GUIDE_CONTENT_TYPE = 'text/html; charset=utf-8';
 
@@ -58,9 +65,79 @@ export interface GuideOptions {
   readonly language: string;
   /** Absolute URL of this mailbox's Apple profile (for the link and the QR code). */
   readonly profileUrl: string;
-  /** Links to the same page in the other languages. */
-  readonly languageLinks: readonly { code: string; name: string; href: string; current: boolean }[];
 }
+
+/** A link to the same page in another language. */
+interface LanguageLink {
+  readonly code: string;
+  readonly name: string;
+  readonly href: string;
+  readonly current: boolean;
+}
+
+/** Links to `path` in each language, with the address (when there is one) kept. */
+function languageLinks(current: string, path: string, address?: string): LanguageLink[] {
+  return LANGUAGES.map((code) => ({
+    code,
+    name: message(code, 'language.name'),
+    current: code === current,
+    href: `${path}?${new URLSearchParams({ ...(address !== undefined ? { emailaddress: address } : {}), lang: code }).toString()}`,
+  }));
+}
+
+/** The address as URLSearchParams writes it in a query (the language links keep it). */
+function queryValue(address: string): string {
+  return new URLSearchParams({ a: address }).toString().slice('a='.length);
+}
+
+/**
+ * What a prepared page leaves open. Provider templates (user names, host
+ * names with %EMAILDOMAIN%) are holes named by kind and template; the QR
+ * code is markup, every other hole is text and escaped.
+ */
+const HOLE = {
+  shownAddress: 'shown-address',
+  addressInQuery: 'address-in-query',
+  profileUrl: 'profile-url',
+  qr: 'qr',
+  error: 'error',
+  value: 'value',
+  domain: 'domain',
+  username: 'username:',
+  host: 'host:',
+} as const;
+
+/** The values a request fills into a page's holes. */
+interface HoleValues {
+  readonly mailbox?: Mailbox;
+  readonly profileUrl?: string;
+  readonly qr?: string;
+  readonly error?: string;
+  readonly value?: string;
+  readonly domain?: string;
+}
+
+/** The page with its holes filled, each escaped as the template escapes values (eta's own function). */
+function fillPage(page: PreparedDocument, escape: (text: string) => string, values: HoleValues): Buffer {
+  const { mailbox } = values;
+  return page.renderWith((hole) => {
+    if (hole === HOLE.qr) return values.qr ?? '';
+    let text: string;
+    if (hole.startsWith(HOLE.username)) text = fillTemplate(hole.slice(HOLE.username.length), mailbox!);
+    else if (hole.startsWith(HOLE.host)) text = fillDomain(hole.slice(HOLE.host.length), mailbox!.domain);
+    else if (hole === HOLE.shownAddress) text = displayAddress(mailbox!);
+    else if (hole === HOLE.addressInQuery) text = queryValue(mailbox?.address ?? '');
+    else if (hole === HOLE.profileUrl) text = values.profileUrl ?? '';
+    else if (hole === HOLE.error) text = values.error ?? '';
+    else if (hole === HOLE.value) text = values.value ?? '';
+    else if (hole === HOLE.domain) text = values.domain ?? '';
+    else throw new Error(`setup page: unknown hole ${hole}`);
+    return escape(text);
+  });
+}
+
+/** Values go into holes unescaped here: fillPage escapes each by its kind. */
+const asIs = (text: string): string => text;
 
 interface Row {
   direction: string;
@@ -94,20 +171,53 @@ function views(): Promise<Eta> {
   return engine;
 }
 
+/**
+ * QR codes of profile links, the most recent kept: drawing one costs about
+ * 0.4 ms (Reed-Solomon and the choice among eight masks), ten times what
+ * filling the page costs, and the same visitor asks again (a reload, the
+ * other language). The bound keeps hostile variety from growing the heap
+ * (about 2.4 KB a code).
+ */
+const QR_CODES_KEPT = 256;
+const qrCodes = new Map<string, string>();
+
 /** The QR code of the profile link, drawn as SVG on the server (the page runs no script). */
 async function qrSvg(url: string): Promise<string> {
-  const { toString } = await import('qrcode');
-  return toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  let svg = qrCodes.get(url);
+  if (svg === undefined) {
+    const { toString } = await import('qrcode');
+    svg = await toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    if (qrCodes.size >= QR_CODES_KEPT) qrCodes.delete(qrCodes.keys().next().value!);
+    qrCodes.set(url, svg);
+  }
+  return svg;
 }
+
+/** Setup pages by provider object (a reload makes new ones) and language: as many per provider as there are languages. */
+const guides = new PreparedCache();
 
 /** The page for a mailbox of `provider`. */
 export async function renderGuide(provider: Provider, mailbox: Mailbox, options: GuideOptions): Promise<Buffer> {
-  const l = options.language;
-  const shown = displayAddress(mailbox);
+  const eta = await views();
+  const page = guides.get(provider, options.language, () => prepareGuide(eta, provider, options.language));
+  const qr = chooseAppleServers(provider).ok ? await qrSvg(options.profileUrl) : undefined;
+  return fillPage(page, eta.config.escapeFunction, { mailbox, profileUrl: options.profileUrl, ...(qr !== undefined ? { qr } : {}) });
+}
+
+/** The setup page of `provider` in language `l`, with holes for the mailbox and the profile link. */
+function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument {
+  const holes = new HoleMarkers();
+  const shown = holes.mark(HOLE.shownAddress);
   const providerName = localize(provider.name, l);
+  const fromMailbox = (kind: typeof HOLE.username | typeof HOLE.host, template: string): string =>
+    template.includes('%EMAIL') ? holes.mark(kind + template) : template;
   const username = (s: Server): string =>
-    s.username === null ? (provider.usernameHint ? localize(provider.usernameHint, l) : message(l, 'setup.username.ask', { provider: providerName })) : fillTemplate(s.username, mailbox);
-  const host = (s: Server): string => fillDomain(s.host, mailbox.domain);
+    s.username === null
+      ? provider.usernameHint
+        ? localize(provider.usernameHint, l)
+        : message(l, 'setup.username.ask', { provider: providerName })
+      : fromMailbox(HOLE.username, s.username);
+  const host = (s: Server): string => fromMailbox(HOLE.host, s.host);
   const protocolName = (s: Server): string => s.protocol.toUpperCase();
 
   const rows: Row[] = [...provider.incoming, ...provider.outgoing].map((s, i) => ({
@@ -209,8 +319,7 @@ export async function renderGuide(provider: Provider, mailbox: Mailbox, options:
   }
   if (provider.maxMessageSize) trouble.push(message(l, 'trouble.size', { size: formatSize(provider.maxMessageSize, l) }));
 
-  const qr = apple.ok ? await qrSvg(options.profileUrl) : undefined;
-  const html = await (await views()).renderAsync('setup', {
+  const html = eta.render('setup', {
     l,
     t: (key: string, params?: Record<string, string | number>) => message(l, key, params),
     title: message(l, 'setup.heading', { address: shown }),
@@ -218,13 +327,13 @@ export async function renderGuide(provider: Provider, mailbox: Mailbox, options:
     notes: provider.notes ? localize(provider.notes, l) : undefined,
     rows,
     sections,
-    profile: apple.ok ? { url: options.profileUrl, qr } : undefined,
+    profile: apple.ok ? { url: holes.mark(HOLE.profileUrl), qr: holes.mark(HOLE.qr) } : undefined,
     trouble,
     webmail: provider.webmail,
     documentation: provider.documentation.map((d) => ({ url: d.url, text: localize(d.description, l) })),
-    languageLinks: options.languageLinks,
+    languageLinks: languageLinks(l, '/setup', holes.mark(HOLE.addressInQuery)),
   });
-  return Buffer.from(html, 'utf8');
+  return new PreparedDocument(html, holes, asIs);
 }
 
 function formatSize(bytes: number, language: string): string {
@@ -235,15 +344,36 @@ function formatSize(bytes: number, language: string): string {
   return `${bytes.toLocaleString(language)} B`;
 }
 
-/** Pages without a mailbox: the form (with an error next to the field) and "not served". */
-export async function renderPage(name: 'index' | 'not-found', language: string, data: Record<string, unknown>, languageLinks: GuideOptions['languageLinks']): Promise<Buffer> {
-  const html = await (await views()).renderAsync(name, {
+/** What the pages without a mailbox show besides their fixed text. */
+export type PageFields =
+  /** The form, with the reason the last input was refused and that input kept. */
+  | { readonly error?: string; readonly value?: string }
+  /** "Not served": the mailbox whose domain has no provider here. */
+  | { readonly mailbox: Mailbox };
+
+/** Those pages by name, language and whether the form shows an error; a handful in all. */
+const pages = new Map<string, PreparedDocument>();
+
+/** Pages without a provider: the form (with an error next to the field) and "not served". */
+export async function renderPage(name: 'index' | 'not-found', language: string, fields: PageFields = {}): Promise<Buffer> {
+  const eta = await views();
+  const withError = 'error' in fields && fields.error !== undefined;
+  const key = `${name}\0${language}\0${withError}`;
+  let page = pages.get(key);
+  if (page === undefined) pages.set(key, (page = preparePage(eta, name, language, withError)));
+  return fillPage(page, eta.config.escapeFunction, 'mailbox' in fields ? { mailbox: fields.mailbox, domain: fields.mailbox.domain } : fields);
+}
+
+function preparePage(eta: Eta, name: 'index' | 'not-found', language: string, withError: boolean): PreparedDocument {
+  const holes = new HoleMarkers();
+  const html = eta.render(name, {
     l: language,
     t: (key: string, params?: Record<string, string | number>) => message(language, key, params),
-    languageLinks,
-    ...data,
+    ...(name === 'not-found'
+      ? { domain: holes.mark(HOLE.domain), languageLinks: languageLinks(language, '/setup', holes.mark(HOLE.addressInQuery)) }
+      : { languageLinks: languageLinks(language, '/'), ...(withError ? { error: holes.mark(HOLE.error), value: holes.mark(HOLE.value) } : {}) }),
   });
-  return Buffer.from(html, 'utf8');
+  return new PreparedDocument(html, holes, asIs);
 }
 
 export { LANGUAGES };

@@ -7,7 +7,7 @@ import accepts from '@fastify/accepts';
 import fastifyStatic from '@fastify/static';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GUIDE_CONTENT_TYPE, LANGUAGES, renderGuide, renderPage, type GuideOptions } from '../../formats/guide.js';
+import { GUIDE_CONTENT_TYPE, LANGUAGES, renderGuide, renderPage } from '../../formats/guide.js';
 import { message } from '../../messages.js';
 import { TEMPLATES_DIR } from '../../paths.js';
 import type { ServerContext } from '../context.js';
@@ -29,13 +29,6 @@ export function webRoutes(context: ServerContext) {
       const negotiated = request.languages([...LANGUAGES]);
       return typeof negotiated === 'string' ? negotiated : LANGUAGES[0]!;
     };
-    const links = (request: FastifyRequest, current: string, path: string, address?: string): GuideOptions['languageLinks'] =>
-      LANGUAGES.map((code) => ({
-        code,
-        name: message(code, 'language.name'),
-        current: code === current,
-        href: `${path}?${new URLSearchParams({ ...(address !== undefined ? { emailaddress: address } : {}), lang: code }).toString()}`,
-      }));
     const html = (reply: FastifyReply, status: number, body: Buffer, lang: string) =>
       reply
         .code(status)
@@ -52,7 +45,7 @@ export function webRoutes(context: ServerContext) {
     app.get('/', async (request, reply) => {
       request.served = { format: 'guide' };
       const lang = language(request, queryOf(request.url));
-      return html(reply, 200, await renderPage('index', lang, {}, links(request, lang, '/')), lang);
+      return html(reply, 200, await renderPage('index', lang), lang);
     });
 
     app.get('/setup', async (request, reply) => {
@@ -61,7 +54,7 @@ export function webRoutes(context: ServerContext) {
       const lang = language(request, query);
       const raw = queryParameter(query, ['emailaddress', 'email']);
       const form = async (error: string, value: string) =>
-        html(reply, 400, await renderPage('index', lang, { error, value }, links(request, lang, '/')), lang);
+        html(reply, 400, await renderPage('index', lang, { error, value }), lang);
       if (raw instanceof Refusal) return form(raw.reason, '');
       if (raw === undefined || raw.trim() === '') return form(message(lang, 'index.label'), '');
       const parsed = parseAddress(raw.trim());
@@ -71,14 +64,13 @@ export function webRoutes(context: ServerContext) {
       const mailbox = parsed.value;
       const lookup = lookupMailbox(context.catalog(), mailbox);
       if (lookup instanceof Refusal) {
-        return html(reply, 404, await renderPage('not-found', lang, { domain: mailbox.domain }, links(request, lang, '/setup', mailbox.address)), lang);
+        return html(reply, 404, await renderPage('not-found', lang, { mailbox }), lang);
       }
       request.served = { format: 'guide', domain: lookup.domain };
       const base = context.publicBaseUrl ?? `${request.protocol}://${request.host}`;
       const body = await renderGuide(lookup.provider, mailbox, {
         language: lang,
         profileUrl: `${base}/mobileconfig?${new URLSearchParams({ emailaddress: mailbox.address }).toString()}`,
-        languageLinks: links(request, lang, '/setup', mailbox.address),
       });
       return html(reply, 200, body, lang);
     });
