@@ -72,3 +72,24 @@ t.test('the signed-profile cache: same inputs and signer, same answer; bounded i
   const renewed = await createSigner(pki.keyPem, pki.chainPem + '\n');
   t.equal(cache.get(renewed, provider, '99'), undefined, 'a new certificate signs again');
 });
+
+t.test('the signed-profile cache keeps a profile asked for again over older unused ones', async (t) => {
+  const pki = makePki('p256');
+  const signer = await createSigner(pki.keyPem, pki.chainPem);
+  const provider = {};
+  const one = (await new SignedProfileCache().sign(signer, provider, 'x', Buffer.from('<plist>0</plist>'))).length;
+  // Room for three signed profiles of this size, not four.
+  const cache = new SignedProfileCache(3 * one + one / 2);
+  for (const name of ['0', '1', '2']) await cache.sign(signer, provider, name, Buffer.from(`<plist>${name}</plist>`));
+  t.ok(cache.get(signer, provider, '0'), 'the oldest, asked for again');
+  await cache.sign(signer, provider, '3', Buffer.from('<plist>3</plist>'));
+  t.ok(cache.get(signer, provider, '0'), 'kept: used since it was stored');
+  t.equal(cache.get(signer, provider, '1'), undefined, 'the oldest unused one went instead');
+  t.ok(cache.get(signer, provider, '2') && cache.get(signer, provider, '3'), 'the newer ones stay');
+  t.equal(cache.size, 3);
+  // Every kept one used again: each gets its second chance, and the oldest goes, never the new one.
+  await cache.sign(signer, provider, '4', Buffer.from('<plist>4</plist>'));
+  t.ok(cache.get(signer, provider, '4'), 'the profile just signed is kept');
+  t.equal(cache.get(signer, provider, '2'), undefined, 'the oldest went');
+  t.equal(cache.size, 3, 'still within the bound');
+});

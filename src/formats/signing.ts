@@ -287,14 +287,22 @@ export async function unwrapSignedProfile(der: Buffer): Promise<Buffer | undefin
 
 /**
  * Signed profiles kept for repeated requests (a user tapping the link twice,
- * a device retrying), bounded in bytes, least recently used out first. The
- * key is what the unsigned profile is made of (the provider object, which a
- * reload replaces, and a variant naming prefix, address and name) plus the
- * signer, so a hit costs neither building nor hashing the profile, and a
- * catalog reload or a certificate renewal never serves an old signature.
+ * a device retrying), bounded in bytes. The key is what the unsigned
+ * profile is made of (the provider object, which a reload replaces, and a
+ * variant naming prefix, address and name) plus the signer, so a hit costs
+ * neither building nor hashing the profile, and a catalog reload or a
+ * certificate renewal never serves an old signature.
+ *
+ * Eviction is second-chance (CLOCK): oldest first, but an entry used since
+ * it was last passed over goes to the back once more. A hit only sets a
+ * flag. Moving the entry to the back on every hit (delete, then set with
+ * the request's own key string) stored a new key per request: about 200
+ * bytes promoted to the old generation each time, a mark-compact every 2-3 s
+ * under repeated requests, with incremental steps of up to 19 ms (measured
+ * with --trace-gc), which set the p99.
  */
 export class SignedProfileCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, { readonly profile: Buffer; used: boolean }>();
   private readonly serials = new WeakMap<object, number>();
   private nextSerial = 0;
   private bytes = 0;
@@ -309,13 +317,10 @@ export class SignedProfileCache {
 
   /** The signed profile made earlier for these inputs, if still kept. */
   get(signer: ProfileSigner, provider: object, variant: string): Buffer | undefined {
-    const key = this.key(signer, provider, variant);
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
+    const kept = this.entries.get(this.key(signer, provider, variant));
+    if (kept === undefined) return undefined;
+    kept.used = true;
+    return kept.profile;
   }
 
   /** Sign `content`, the unsigned profile of these inputs, and keep the result. */
@@ -323,14 +328,23 @@ export class SignedProfileCache {
     const key = this.key(signer, provider, variant);
     const signed = await signer.sign(content);
     const previous = this.entries.get(key);
-    if (previous) this.bytes -= previous.length;
+    if (previous) this.bytes -= previous.profile.length;
     this.entries.delete(key);
-    this.entries.set(key, signed);
+    this.entries.set(key, { profile: signed, used: false });
     this.bytes += signed.length;
-    for (const [oldest, value] of this.entries) {
+    // A Map iterates in insertion order and visits entries set again during
+    // the loop, so a used entry comes round once more, unflagged. The
+    // profile just signed is not given up for the others.
+    for (const [oldest, kept] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
+      if (oldest === key) continue;
       this.entries.delete(oldest);
-      this.bytes -= value.length;
+      if (kept.used) {
+        kept.used = false;
+        this.entries.set(oldest, kept);
+      } else {
+        this.bytes -= kept.profile.length;
+      }
     }
     return signed;
   }
