@@ -1,6 +1,14 @@
-/** Prepared documents are built once per provider and key, and a provider keeps a bounded number of them. */
+/**
+ * Prepared documents are built once per provider and variant, serve every
+ * domain of the provider, and a provider keeps a bounded number of them.
+ */
 import t from 'tap';
+import { loadProvider } from '../src/catalog/load.js';
+import { renderAppleDirect, renderApple, chooseAppleServers } from '../src/formats/apple.js';
 import { HoleMarkers, PreparedCache, PreparedDocument } from '../src/formats/prepared.js';
+import { renderOutlook } from '../src/formats/outlook.js';
+import { thunderbirdResponse } from '../src/formats/thunderbird.js';
+import { parseAddress, type Mailbox } from '../src/mailbox.js';
 
 function counting() {
   let built = 0;
@@ -21,7 +29,7 @@ t.test('the same provider and key give the same prepared document', async (t) =>
   t.not(cache.get({}, 'example.com', prepare('x')), first, 'a reloaded provider (another object) is prepared anew');
 });
 
-t.test('a provider keeps its most recently used documents, not every domain ever asked for', async (t) => {
+t.test('a provider keeps its most recently used variants, a bounded number', async (t) => {
   const cache = new PreparedCache(4);
   const { prepare, built } = counting();
   const provider = {};
@@ -37,4 +45,42 @@ t.test('a provider keeps its most recently used documents, not every domain ever
   t.equal(built(), 1006, 'a thousand new domains are each prepared once');
   cache.get(provider, 'a.example', prepare('a'));
   t.equal(built(), 1007, 'and pushed the earlier ones out: the provider keeps four');
+});
+
+function mailbox(address: string): Mailbox {
+  const parsed = parseAddress(address);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.value;
+}
+
+t.test('domain holes are filled with or without a mailbox; user names only with one', async (t) => {
+  const holes = new HoleMarkers();
+  const built = `<d id="${holes.domain('%EMAILDOMAIN%')}"><host>${holes.domain('mail.%EMAILDOMAIN%')}</host><fixed>${holes.domain('imap.example.net')}</fixed><user>${holes.mark('%EMAILLOCALPART%')}</user></d>`;
+  const document = new PreparedDocument(built, holes);
+  t.equal(document.render('a.example', undefined).toString(), '<d id="a.example"><host>mail.a.example</host><fixed>imap.example.net</fixed><user>%EMAILLOCALPART%</user></d>', 'by domain: the client fills the user name');
+  t.equal(document.render('b.example', mailbox('x&y@b.example')).toString(), '<d id="b.example"><host>mail.b.example</host><fixed>imap.example.net</fixed><user>x&amp;y</user></d>', 'with a mailbox, escaped');
+  const tags = [document.etag('a.example', undefined), document.etag('b.example', undefined), document.etag('b.example', mailbox('x@b.example')), document.etag('b.example', mailbox('z@b.example'))];
+  t.equal(new Set(tags).size, 4, 'every rendering its own validator');
+  t.equal(document.etag('a.example', undefined), tags[0], 'the same rendering, the same validator');
+});
+
+t.test('one prepared document per format serves every domain of a hoster', async (t) => {
+  const { provider } = loadProvider('hoster.yaml', 'id: hoster\nname: Hoster\ndomains: [one.example, two.example]\nusername: "%EMAILLOCALPART%"\nincoming:\n  - { type: imap, host: "mail.%EMAILDOMAIN%" }\noutgoing:\n  - { host: "smtp.%EMAILDOMAIN%" }\n');
+  if (!provider) throw new Error('the fixture does not load');
+  const one = thunderbirdResponse(provider, 'one.example', mailbox('a@one.example')).body.toString();
+  const two = thunderbirdResponse(provider, 'two.example').body.toString();
+  t.match(one, '<emailProvider id="one.example">');
+  t.match(one, '<hostname>mail.one.example</hostname>');
+  t.match(two, '<domain>two.example</domain>');
+  t.match(two, '<hostname>smtp.two.example</hostname>');
+  t.match(two, '<username>%EMAILLOCALPART%</username>', 'no address: the template for Thunderbird to fill');
+  t.notMatch(two, 'one.example', 'nothing of the domain asked for before');
+  t.match(renderOutlook(provider, 'two.example', mailbox('b@two.example')).toString(), '<Server>mail.two.example</Server>');
+  t.notMatch(renderOutlook(provider, 'one.example').toString(), 'two.example');
+  const choice = chooseAppleServers(provider);
+  if (!choice.ok) throw new Error('no Apple servers');
+  for (const address of ['a@one.example', 'b@two.example', 'c@one.example']) {
+    const options = { identifierPrefix: 'org.example.test' };
+    t.same(renderApple(provider, mailbox(address), choice.servers, options), renderAppleDirect(provider, mailbox(address), choice.servers, options), `${address}: the prepared profile equals one built directly`);
+  }
 });

@@ -22,7 +22,7 @@ import { build } from 'plist';
 import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { LANGUAGES, message } from '../messages.js';
-import { escapeXmlText, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
+import { escapeXmlText, fillHole, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const APPLE_CONTENT_TYPE = 'application/x-apple-aspen-config';
 
@@ -95,9 +95,11 @@ export interface AppleOptions {
   readonly language?: string;
 }
 
-/** What a profile says about one mailbox; everything else depends on provider and domain only. */
+/** What a profile says about one mailbox and its domain; everything else depends on the provider only. */
 interface MailboxValues {
   readonly address: string;
+  /** A server's host name (with %EMAILDOMAIN% filled in). */
+  readonly host: (template: string) => string;
   readonly identifier: string;
   readonly profileUuid: string;
   readonly mailUuid: string;
@@ -106,11 +108,11 @@ interface MailboxValues {
 }
 
 /** The profile as a typed object, serialised by plist (integers, booleans and escaping by construction). */
-function buildProfile(provider: Provider, domain: string, servers: AppleServerChoice, language: string, values: MailboxValues): string {
+function buildProfile(provider: Provider, servers: AppleServerChoice, language: string, values: MailboxValues): string {
   const { incoming, outgoing } = servers;
   const providerName = localize(provider.name, language);
   const describe = (lang: string, s: Server): string =>
-    message(lang, s.socketType === 'plain' ? 'apple.server.unencrypted' : 'apple.server.encrypted', { host: fillDomain(s.host, domain), port: s.port });
+    message(lang, s.socketType === 'plain' ? 'apple.server.unencrypted' : 'apple.server.encrypted', { host: values.host(s.host), port: s.port });
   const consent: Record<string, string> = {};
   for (const lang of ['default', ...LANGUAGES]) {
     const l = lang === 'default' ? 'en' : lang;
@@ -127,13 +129,13 @@ function buildProfile(provider: Provider, domain: string, servers: AppleServerCh
     EmailAccountName: values.fullName,
     EmailAccountType: incoming.protocol === 'imap' ? 'EmailTypeIMAP' : 'EmailTypePOP',
     EmailAddress: values.address,
-    IncomingMailServerHostName: fillDomain(incoming.host, domain),
+    IncomingMailServerHostName: values.host(incoming.host),
     IncomingMailServerPortNumber: incoming.port,
     IncomingMailServerUseSSL: incoming.socketType !== 'plain',
     IncomingMailServerAuthentication: appleAuthentication(incoming),
     // Left out when not derivable: the device then asks for it.
     IncomingMailServerUsername: incoming.username === null ? undefined : values.username(incoming.username),
-    OutgoingMailServerHostName: fillDomain(outgoing.host, domain),
+    OutgoingMailServerHostName: values.host(outgoing.host),
     OutgoingMailServerPortNumber: outgoing.port,
     OutgoingMailServerUseSSL: outgoing.socketType !== 'plain',
     OutgoingMailServerAuthentication: outgoingAuthentication,
@@ -166,16 +168,17 @@ const cache = new PreparedCache();
 /**
  * The unsigned profile. Same input → the same bytes (no dates, no random
  * identifiers), which lets clients and caches compare profiles. The
- * document is built once per provider, domain and variant; a request fills
- * in the address, user names, identifiers and name.
+ * document is built once per provider and variant; a request fills in the
+ * address, host names with the domain, user names, identifiers and name.
  */
 export function renderApple(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
   const language = options.language ?? 'en';
-  const key = `${mailbox.domain}|${options.identifierPrefix}|${language}|${options.fullName !== undefined}|${servers.incoming.host}:${servers.incoming.port}|${servers.outgoing.host}:${servers.outgoing.port}`;
+  const key = `${options.identifierPrefix}|${language}|${options.fullName !== undefined}|${servers.incoming.host}:${servers.incoming.port}|${servers.outgoing.host}:${servers.outgoing.port}`;
   const prepared = cache.get(provider, key, () => {
     const holes = new HoleMarkers();
-    const built = buildProfile(provider, mailbox.domain, servers, language, {
+    const built = buildProfile(provider, servers, language, {
       address: holes.mark('%EMAILADDRESS%'),
+      host: (template) => holes.domain(template),
       identifier: `${options.identifierPrefix}.${provider.id}.${holes.mark(ID_HOLE)}`,
       profileUuid: holes.mark(PROFILE_UUID_HOLE),
       mailUuid: holes.mark(MAIL_UUID_HOLE),
@@ -196,7 +199,7 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
       case NAME_HOLE:
         return options.fullName ?? '';
       default:
-        return fillTemplate(template, mailbox);
+        return fillHole(template, mailbox.domain, mailbox);
     }
   });
 }
@@ -205,8 +208,9 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
 export function renderAppleDirect(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
   const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
   return Buffer.from(
-    buildProfile(provider, mailbox.domain, servers, options.language ?? 'en', {
+    buildProfile(provider, servers, options.language ?? 'en', {
       address: mailbox.address,
+      host: (template) => fillDomain(template, mailbox.domain),
       identifier: ids.identifier,
       profileUuid: ids.uuid('profile'),
       mailUuid: ids.uuid('mail'),

@@ -13,12 +13,12 @@
  */
 import type { Eta } from 'eta';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
-import { displayAddress, fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
+import { displayAddress, type Mailbox } from '../mailbox.js';
 import { LANGUAGES, message } from '../messages.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { appleUnavailableReason, chooseAppleServers } from './apple.js';
 import { outlookMethod } from './outlook.js';
-import { HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
+import { fillHole, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const GUIDE_CONTENT_TYPE = 'text/html; charset=utf-8';
 
@@ -91,9 +91,10 @@ function queryValue(address: string): string {
 }
 
 /**
- * What a prepared page leaves open. Provider templates (user names, host
- * names with %EMAILDOMAIN%) are holes named by kind and template; the QR
- * code is markup, every other hole is text and escaped.
+ * What a prepared page leaves open besides the provider's templates (user
+ * names, and host names with %EMAILDOMAIN%: HoleMarkers' own holes, whose
+ * names never look like these). The QR code is markup; every other hole is
+ * text and escaped.
  */
 const HOLE = {
   shownAddress: 'shown-address',
@@ -103,8 +104,6 @@ const HOLE = {
   error: 'error',
   value: 'value',
   domain: 'domain',
-  username: 'username:',
-  host: 'host:',
 } as const;
 
 /** The values a request fills into a page's holes. */
@@ -123,15 +122,13 @@ function fillPage(page: PreparedDocument, escape: (text: string) => string, valu
   return page.renderWith((hole) => {
     if (hole === HOLE.qr) return values.qr ?? '';
     let text: string;
-    if (hole.startsWith(HOLE.username)) text = fillTemplate(hole.slice(HOLE.username.length), mailbox!);
-    else if (hole.startsWith(HOLE.host)) text = fillDomain(hole.slice(HOLE.host.length), mailbox!.domain);
-    else if (hole === HOLE.shownAddress) text = displayAddress(mailbox!);
+    if (hole === HOLE.shownAddress) text = displayAddress(mailbox!);
     else if (hole === HOLE.addressInQuery) text = queryValue(mailbox?.address ?? '');
     else if (hole === HOLE.profileUrl) text = values.profileUrl ?? '';
     else if (hole === HOLE.error) text = values.error ?? '';
     else if (hole === HOLE.value) text = values.value ?? '';
     else if (hole === HOLE.domain) text = values.domain ?? '';
-    else throw new Error(`setup page: unknown hole ${hole}`);
+    else text = fillHole(hole, mailbox!.domain, mailbox);
     return escape(text);
   });
 }
@@ -209,15 +206,15 @@ function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument
   const holes = new HoleMarkers();
   const shown = holes.mark(HOLE.shownAddress);
   const providerName = localize(provider.name, l);
-  const fromMailbox = (kind: typeof HOLE.username | typeof HOLE.host, template: string): string =>
-    template.includes('%EMAIL') ? holes.mark(kind + template) : template;
   const username = (s: Server): string =>
     s.username === null
       ? provider.usernameHint
         ? localize(provider.usernameHint, l)
         : message(l, 'setup.username.ask', { provider: providerName })
-      : fromMailbox(HOLE.username, s.username);
-  const host = (s: Server): string => fromMailbox(HOLE.host, s.host);
+      : s.username.includes('%EMAIL')
+        ? holes.mark(s.username)
+        : s.username;
+  const host = (s: Server): string => holes.domain(s.host);
   const protocolName = (s: Server): string => s.protocol.toUpperCase();
 
   const rows: Row[] = [...provider.incoming, ...provider.outgoing].map((s, i) => ({

@@ -15,7 +15,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { fillDomain, type Mailbox } from '../mailbox.js';
+import type { Mailbox } from '../mailbox.js';
 import type { Authentication, Provider, Server } from '../catalog/model.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
@@ -59,18 +59,18 @@ const cache = new PreparedCache();
  * address), LoginName is left out and Outlook asks for it.
  */
 export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
-  const key = mailbox ? domain : `${domain} without login`;
-  return cache.get(provider, key, () => buildSettings(provider, domain, mailbox !== undefined)).render(mailbox);
+  const key = mailbox ? 'with login' : 'without login';
+  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined)).render(domain, mailbox);
 }
 
-function buildSettings(provider: Provider, domain: string, withLoginName: boolean): PreparedDocument {
+function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocument {
   const holes = new HoleMarkers();
   const onOff = (value: boolean): string => (value ? 'on' : 'off');
   const protocol = (s: Server): Record<string, unknown> => {
     const method = outlookMethod(s)!;
     const element: Record<string, unknown> = {
       Type: s.protocol === 'imap' ? 'IMAP' : s.protocol === 'pop3' ? 'POP3' : 'SMTP',
-      Server: fillDomain(s.host, domain),
+      Server: holes.domain(s.host),
       Port: s.port,
     };
     // Not derivable (or no address given): leave LoginName out, so Outlook asks for it.

@@ -1,12 +1,14 @@
 /**
- * A document built once with an XML builder, with marked holes where the
- * mailbox goes (user names). Serving a mailbox then only fills the holes,
- * with escaping, instead of building the whole document again. The builder
- * does all escaping of provider data; the holes escape the mailbox data.
+ * A document built once per provider with an XML builder, with marked holes
+ * where the requested domain (the domain itself, host names with
+ * %EMAILDOMAIN%) and the mailbox (user names) go. Serving a request then
+ * only fills the holes, with escaping, instead of building the whole
+ * document again; one document serves every domain of a hoster. The
+ * builder does all escaping of provider data; the holes escape the rest.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
-import { fillTemplate, type Mailbox } from '../mailbox.js';
+import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 
 /** Builder settings shared by every XML format: attributes as `@name`, two-space indent. */
 export function xmlBuilder(): XMLBuilder {
@@ -32,6 +34,9 @@ export const XML_DECLARATION = { '?xml': { '@version': '1.0', '@encoding': 'UTF-
 const NONCE = randomBytes(12).toString('hex');
 const HOLE = new RegExp(`H${NONCE}x(\\d+)x`);
 
+/** Starts the templates of domain holes (see HoleMarkers.domain); no user-name template starts with it. */
+const DOMAIN_HOLE = '\u0002';
+
 export class HoleMarkers {
   readonly templates: string[] = [];
   /** A marker standing for `template` filled with the mailbox, escaped. */
@@ -39,6 +44,26 @@ export class HoleMarkers {
     this.templates.push(template);
     return `H${NONCE}x${this.templates.length - 1}x`;
   }
+
+  /**
+   * The requested domain's place: `text` with %EMAILDOMAIN% (a host name,
+   * or the placeholder alone for the domain itself) becomes a marker filled
+   * with the domain, with or without a mailbox; other text stays as it is.
+   */
+  domain(text: string): string {
+    return text.includes('%EMAILDOMAIN%') ? this.mark(DOMAIN_HOLE + text) : text;
+  }
+}
+
+/**
+ * A hole's value for `domain` and, if known, `mailbox`: domain holes are
+ * always filled; user-name templates are filled with the mailbox
+ * (`transform` may keep one as written), and left as written without one,
+ * for the client to fill in.
+ */
+export function fillHole(template: string, domain: string, mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): string {
+  if (template.startsWith(DOMAIN_HOLE)) return fillDomain(template.slice(DOMAIN_HOLE.length), domain);
+  return mailbox ? transform(template, fillTemplate(template, mailbox)) : template;
 }
 
 export class PreparedDocument {
@@ -50,8 +75,8 @@ export class PreparedDocument {
   /** The distinct templates, and for each slot the index of its template there. */
   private readonly templates: readonly string[];
   private readonly slotTemplate: readonly number[];
-  /** The document with every template left as written (no mailbox). */
-  readonly generic: Buffer;
+  /** The document with every template left as written; what a document without holes always sends. */
+  private readonly generic: Buffer;
   /** A digest of the document with its holes, computed once (see etag). */
   private readonly tag: string;
 
@@ -83,19 +108,21 @@ export class PreparedDocument {
   }
 
   /**
-   * A strong validator for render(mailbox): the rendered bytes are a pure
-   * function of this document and the address, so the document's digest
-   * and a short hash of the address tell every rendering apart without
-   * hashing the bytes of each response.
+   * A strong validator for render(domain, mailbox): the rendered bytes are a
+   * pure function of this document, the domain and the address, so the
+   * document's digest and a short hash of domain and address tell every
+   * rendering apart without hashing the bytes of each response.
    */
-  etag(mailbox: Mailbox | undefined): string {
-    return !mailbox || this.slots.length === 0 ? `"${this.tag}"` : `"${this.tag}-${fnv1a(mailbox.address)}"`;
+  etag(domain: string, mailbox: Mailbox | undefined): string {
+    if (this.slots.length === 0) return `"${this.tag}"`;
+    const hash = fnv1a(domain, mailbox ? fnv1a(mailbox.address) : FNV_OFFSET);
+    return `"${this.tag}-${hash.toString(36)}"`;
   }
 
-  /** The document for one mailbox; `transform` may keep a template unfilled. */
-  render(mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): Buffer {
-    if (!mailbox || this.slots.length === 0) return this.generic;
-    return this.renderWith((template) => transform(template, fillTemplate(template, mailbox)));
+  /** The document for a domain and, if known, a mailbox; `transform` may keep a user-name template unfilled. */
+  render(domain: string, mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): Buffer {
+    if (this.slots.length === 0) return this.generic;
+    return this.renderWith((template) => fillHole(template, domain, mailbox, transform));
   }
 
   /**
@@ -131,11 +158,10 @@ const asFilled = (_template: string, filled: string): string => filled;
 
 /**
  * Prepared documents of each provider object (a reload makes new objects,
- * and the old ones go with them), by domain and variant. A hoster serves
- * thousands of domains with one provider: keeping a document for every
- * domain ever asked for would grow without bound, so each provider keeps
- * the `perProvider` most recently used; preparing one again costs one
- * builder run (a fraction of a millisecond).
+ * and the old ones go with them), by variant (with or without a login, a
+ * profile's language and options). The domain is a hole, never a variant,
+ * so a hoster's thousands of domains share one document; the bound only
+ * guards against variety in the other inputs.
  */
 export class PreparedCache {
   private readonly byProvider = new WeakMap<object, Map<string, PreparedDocument>>();
@@ -160,11 +186,11 @@ export class PreparedCache {
   }
 }
 
-/** FNV-1a, 32 bits, over UTF-16 code units: a cheap hash, not a digest. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+/** FNV-1a, 32 bits, over UTF-16 code units, continuing from `hash`: a cheap hash, not a digest. */
+function fnv1a(text: string, hash = FNV_OFFSET): number {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(36);
+  return hash >>> 0;
 }
 
 /** Escape text for element content only, as the plist builder does (& < >). */

@@ -15,7 +15,7 @@
  *   (allowInsecureTransport; the loader refuses it otherwise);
  * - never a <password>.
  */
-import { fillDomain, type Mailbox } from '../mailbox.js';
+import type { Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
@@ -32,7 +32,7 @@ const AUTHENTICATION: Record<Authentication, string> = {
   none: 'none',
 };
 
-/** Prepared documents per provider and domain. */
+/** One prepared document per provider: the domain and the user names are holes. */
 const cache = new PreparedCache();
 
 /**
@@ -46,15 +46,16 @@ export function renderThunderbird(provider: Provider, domain: string, mailbox?: 
 
 /** The document and its strong validator, from one prepared document. */
 export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox): { body: Buffer; etag: string } {
-  const prepared = cache.get(provider, domain, () => buildDocument(provider, domain));
-  return { body: prepared.render(mailbox, keepJxonSafe), etag: prepared.etag(mailbox) };
+  const prepared = cache.get(provider, '', () => buildDocument(provider));
+  return { body: prepared.render(domain, mailbox, keepJxonSafe), etag: prepared.etag(domain, mailbox) };
 }
 
-function buildDocument(provider: Provider, domain: string): PreparedDocument {
+function buildDocument(provider: Provider): PreparedDocument {
   const holes = new HoleMarkers();
+  const domain = holes.domain('%EMAILDOMAIN%');
   const server = (s: Server): Record<string, unknown> => ({
     '@type': s.protocol,
-    hostname: fillDomain(s.host, domain),
+    hostname: holes.domain(s.host),
     port: s.port,
     socketType: SOCKET_TYPE[s.socketType],
     authentication: s.authentication.map((a) => AUTHENTICATION[a]),
