@@ -24,10 +24,16 @@ const OUT = process.env.OUT ?? join(root, 'bench', 'results.json');
 const work = mkdtempSync(join(tmpdir(), 'bench-'));
 
 const outlookBody = '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.com</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>';
-/** name, method, path, Host, body; `signed` runs against the signing instance; `distinct` varies the mailbox per request. */
+/**
+ * name, method, path, Host, body; `signed` runs against the signing instance;
+ * `distinct` varies the mailbox per request; `hoster` runs against an
+ * instance with one provider of HOSTER_DOMAINS domains and asks for a
+ * different one of them each request.
+ */
 const ALL_ENDPOINTS = [
   { name: 'thunderbird ?emailaddress', method: 'GET', path: '/mail/config-v1.1.xml?emailaddress=alice%40example.com', host: 'autoconfig.example.com' },
   { name: 'thunderbird by Host', method: 'GET', path: '/mail/config-v1.1.xml', host: 'autoconfig.example.com' },
+  { name: 'thunderbird, hoster domains', method: 'GET', path: '/mail/config-v1.1.xml?emailaddress=alice%40kunde0.example', host: 'autoconfig.example.com', hoster: true },
   { name: 'ISPDB /v1.1/<domain>', method: 'GET', path: '/v1.1/example.com', host: 'ispdb.example' },
   { name: 'outlook POST', method: 'POST', path: '/autodiscover/autodiscover.xml', host: 'autodiscover.example.com', body: outlookBody },
   { name: 'autodiscover v2 JSON', method: 'GET', path: '/autodiscover/autodiscover.json?Email=alice%40example.com&Protocol=AutodiscoverV1', host: 'autodiscover.example.com' },
@@ -37,6 +43,8 @@ const ALL_ENDPOINTS = [
   { name: 'setup page', method: 'GET', path: '/setup?emailaddress=alice%40example.com', host: 'example.com' },
 ];
 
+/** A hoster's provider: host names per customer domain (mail.%EMAILDOMAIN%). */
+const HOSTER_DOMAINS = 2000;
 const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(process.env.ONLY, 'i').test(e.name));
 
 function median(values) {
@@ -123,11 +131,21 @@ const unsignedMetricsPort = await freePort();
 const unsigned = await startService(['--metrics-port', String(unsignedMetricsPort)]);
 const signedMetricsPort = await freePort();
 const signedService = await startService(['--signing-key', join(work, 'key.pem'), '--signing-cert', join(work, 'cert.pem'), '--metrics-port', String(signedMetricsPort)]);
+mkdirSync(join(work, 'hoster'));
+writeFileSync(
+  join(work, 'hoster', 'hoster.yaml'),
+  `id: hoster\nname: Hoster\ndomains: [${Array.from({ length: HOSTER_DOMAINS }, (_, i) => `kunde${i}.example`).join(', ')}]\nincoming:\n  - { type: imap, host: "mail.%EMAILDOMAIN%" }\noutgoing:\n  - { host: "mail.%EMAILDOMAIN%" }\n`,
+);
+const hosterMetricsPort = await freePort();
+const hosterService = await startService(['--providers', join(work, 'hoster'), '--metrics-port', String(hosterMetricsPort)]);
+/** The instance an endpoint runs against, and its metrics port. */
+const serviceFor = (endpoint) =>
+  endpoint.signed ? { port: signedService.port, metricsPort: signedMetricsPort } : endpoint.hoster ? { port: hosterService.port, metricsPort: hosterMetricsPort } : { port: unsigned.port, metricsPort: unsignedMetricsPort };
 
 // --- byte-identical copies for the references -------------------------------------
 const copies = [];
 for (const [i, endpoint] of ENDPOINTS.entries()) {
-  const answer = await fetchOnce(endpoint.signed ? signedService.port : unsigned.port, endpoint);
+  const answer = await fetchOnce(serviceFor(endpoint).port, endpoint);
   if (answer.status !== 200) throw new Error(`${endpoint.name}: ${answer.status}`);
   copies.push({ file: `e${i}`, contentType: answer.headers['content-type'], body: answer.body });
 }
@@ -191,7 +209,12 @@ wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 ${body ? `wrk.body = ${JSON.stringify(body)}` : ''}
 local counter = 0
 request = function()
-  ${endpoint.distinct && target === 'ours' ? 'counter = counter + 1\n  return wrk.format(nil, "/mobileconfig?emailaddress=user" .. counter .. "-" .. math.random(1, 1000000000) .. "%40example.com")' : 'return wrk.format(nil)'}
+  ${
+    target !== 'ours' ? 'return wrk.format(nil)'
+    : endpoint.distinct ? 'counter = counter + 1\n  return wrk.format(nil, "/mobileconfig?emailaddress=user" .. counter .. "-" .. math.random(1, 1000000000) .. "%40example.com")'
+    : endpoint.hoster ? `counter = counter + 1\n  return wrk.format(nil, "/mail/config-v1.1.xml?emailaddress=alice%40kunde" .. (counter % ${HOSTER_DOMAINS}) .. ".example")`
+    : 'return wrk.format(nil)'
+  }
 end
 done = function(summary, latency, requests)
   io.write(string.format("JSON {\\"requests\\":%d,\\"seconds\\":%f,\\"p50\\":%f,\\"p99\\":%f,\\"errors\\":%d,\\"non2xx\\":%d}\\n", summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
@@ -224,20 +247,20 @@ const majorCollections = (metricsPort) => {
   return Number(/^mail_autoconfig_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 };
 // taskset execs node, so the pid is the service's.
-const servicePids = [unsigned.child.pid, signedService.child.pid];
+const servicePids = [unsigned.child.pid, signedService.child.pid, hosterService.child.pid];
 
 // Warm-up: JIT and caches.
 for (const [i, endpoint] of ENDPOINTS.entries()) {
-  wrk(endpoint.signed ? signedService.port : unsigned.port, endpoint.path, endpoint, 'ours', 1);
+  wrk(serviceFor(endpoint).port, endpoint.path, endpoint, 'ours', 1);
   wrk(barePort, `/e${i}`, endpoint, 'bare', 1);
 }
 
 const runs = ENDPOINTS.map(() => ({ ours: [], bare: [], nginx: [] }));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, endpoint] of ENDPOINTS.entries()) {
-    const metricsPort = endpoint.signed ? signedMetricsPort : unsignedMetricsPort;
+    const { port, metricsPort } = serviceFor(endpoint);
     const before = majorCollections(metricsPort);
-    runs[i].ours.push(wrk(endpoint.signed ? signedService.port : unsigned.port, endpoint.path, endpoint, 'ours', SECONDS));
+    runs[i].ours.push(wrk(port, endpoint.path, endpoint, 'ours', SECONDS));
     runs[i].ours.at(-1).majorCollections = majorCollections(metricsPort) - before;
     runs[i].bare.push(wrk(barePort, `/e${i}`, endpoint, 'bare', SECONDS));
     runs[i].nginx.push(wrk(nginxPort, `/e${i}`, endpoint, 'nginx', SECONDS));
@@ -272,7 +295,7 @@ const result = {
   pinned: { service: CORE, load: LOAD_CORE },
   nodeFlags: productionNodeFlags(),
   startupMs: { bundled: startup.bundledMs, ...(startup.ispdbMs !== undefined ? { ispdb: startup.ispdbMs } : {}), signed: signedService.startupMs },
-  peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])) },
+  peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])), hoster: Math.round(peakRss(servicePids[2])) },
   rows,
 };
 for (const child of started) child.kill('SIGTERM');
@@ -282,6 +305,6 @@ try {
 
 console.table(rows);
 console.log(`start-up to ready (median of 3): ${result.startupMs.bundled} ms with the bundled catalog${result.startupMs.ispdb !== undefined ? `, ${result.startupMs.ispdb} ms with the ISPDB corpus (163 providers)` : ''}, ${result.startupMs.signed} ms with signing`);
-console.log(`peak resident memory under load: ${result.peakRssMiB.unsigned} MiB (unsigned endpoints), ${result.peakRssMiB.signed} MiB (signing instance); node ${result.nodeFlags.join(' ')}`);
+console.log(`peak resident memory under load: ${result.peakRssMiB.unsigned} MiB (bundled catalog, unsigned endpoints), ${result.peakRssMiB.signed} MiB (signing instance), ${result.peakRssMiB.hoster} MiB (hoster of ${HOSTER_DOMAINS} domains); node ${result.nodeFlags.join(' ')}`);
 writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${OUT}`);
