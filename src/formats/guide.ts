@@ -193,10 +193,16 @@ async function qrSvg(url: string): Promise<string> {
 /** Setup pages by provider object (a reload makes new ones) and language: as many per provider as there are languages. */
 const guides = new PreparedCache();
 
+/** A language with a message file (English for any other): pages are kept per language, so only these. */
+function knownLanguage(language: string): string {
+  return LANGUAGES.includes(language) ? language : LANGUAGES[0]!;
+}
+
 /** The page for a mailbox of `provider`. */
 export async function renderGuide(provider: Provider, mailbox: Mailbox, options: GuideOptions): Promise<Buffer> {
   const eta = await views();
-  const page = guides.get(provider, options.language, () => prepareGuide(eta, provider, options.language));
+  const language = knownLanguage(options.language);
+  const page = guides.get(provider, language, () => prepareGuide(eta, provider, language));
   const qr = chooseAppleServers(provider).ok ? await qrSvg(options.profileUrl) : undefined;
   return fillPage(page, eta.config.escapeFunction, { mailbox, profileUrl: options.profileUrl, ...(qr !== undefined ? { qr } : {}) });
 }
@@ -352,8 +358,9 @@ export type PageFields =
 const pages = new Map<string, PreparedDocument>();
 
 /** Pages without a provider: the form (with an error next to the field) and "not served". */
-export async function renderPage(name: 'index' | 'not-found', language: string, fields: PageFields = {}): Promise<Buffer> {
+export async function renderPage(name: 'index' | 'not-found', requestedLanguage: string, fields: PageFields = {}): Promise<Buffer> {
   const eta = await views();
+  const language = knownLanguage(requestedLanguage);
   const withError = 'error' in fields && fields.error !== undefined;
   const key = `${name}\0${language}\0${withError}`;
   let page = pages.get(key);
