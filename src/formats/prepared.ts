@@ -36,6 +36,8 @@ const HOLE = new RegExp(`H${NONCE}x(\\d+)x`);
 
 /** Starts the templates of domain holes (see HoleMarkers.domain); no user-name template starts with it. */
 const DOMAIN_HOLE = '\u0002';
+/** The domain itself (Thunderbird's id and domain), the most frequent domain hole. */
+const THE_DOMAIN = `${DOMAIN_HOLE}%EMAILDOMAIN%`;
 
 export class HoleMarkers {
   readonly templates: string[] = [];
@@ -62,6 +64,7 @@ export class HoleMarkers {
  * for the client to fill in.
  */
 export function fillHole(template: string, domain: string, mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): string {
+  if (template === THE_DOMAIN) return domain;
   if (template.startsWith(DOMAIN_HOLE)) return fillDomain(template.slice(DOMAIN_HOLE.length), domain);
   return mailbox ? transform(template, fillTemplate(template, mailbox)) : template;
 }
