@@ -217,9 +217,7 @@ function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument
       ? provider.usernameHint
         ? localize(provider.usernameHint, l)
         : message(l, 'setup.username.ask', { provider: providerName })
-      : s.username.includes('%EMAIL')
-        ? holes.mark(s.username)
-        : s.username;
+      : holes.mark(s.username);
   const host = (s: Server): string => holes.domain(s.host);
   const protocolName = (s: Server): string => s.protocol.toUpperCase();
 
