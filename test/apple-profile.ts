@@ -1,7 +1,9 @@
 import t from 'tap';
 import * as plist from 'plist';
 import { buildCatalog } from '../src/catalog/catalog.js';
-import { chooseAppleServers, renderApple } from '../src/formats/apple.js';
+import { capabilities } from '../src/clients/capabilities.js';
+import { appleIdentity, renderApple } from '../src/formats/apple.js';
+import { fillDomain, fillTemplate } from '../src/mailbox.js';
 import { parseAddress } from '../src/mailbox.js';
 import { validateProfile } from './helpers/apple-validator.js';
 import { IDENTIFIER_PREFIX, request, startServer } from './helpers/server.js';
@@ -116,7 +118,7 @@ t.test('types are right by construction: integers, booleans, escaped text', asyn
 t.test('stable identity: same input, same bytes; other mailbox, other identifiers; no personal data', async (t) => {
   const catalog = buildCatalog(SOURCES);
   const provider = catalog.byDomain('variants.example')!;
-  const choice = chooseAppleServers(provider);
+  const choice = capabilities(provider).apple;
   if (!choice.ok) throw new Error(`no ${choice.missing} server for Apple Mail`);
   const mailbox = (address: string) => {
     const parsed = parseAddress(address);
@@ -155,8 +157,7 @@ t.test('refusals: no address, bad address, bad name, unknown domain, OAuth2 only
   }
 });
 
-t.test('the prepared profile equals the profile built directly, byte for byte', async (t) => {
-  const { renderAppleDirect } = await import('../src/formats/apple.js');
+t.test('each profile carries its own mailbox\'s values, escaped, in every place', async (t) => {
   const catalog = buildCatalog([...SOURCES, { file: 'ex.yaml', text: (await import('node:fs')).readFileSync(new URL('../providers/example.yaml', import.meta.url), 'utf8') }]);
   const cases: [string, string | undefined][] = [
     ['alice@example.com', undefined],
@@ -167,13 +168,27 @@ t.test('the prepared profile equals the profile built directly, byte for byte', 
   for (const [address, fullName] of cases) {
     const parsed = parseAddress(address);
     if (!parsed.ok) throw new Error(parsed.reason);
-    const provider = catalog.byDomain(parsed.value.domain)!;
-    const choice = chooseAppleServers(provider);
+    const mailbox = parsed.value;
+    const provider = catalog.byDomain(mailbox.domain)!;
+    const choice = capabilities(provider).apple;
     if (!choice.ok) throw new Error(`no ${choice.missing} server for Apple Mail`);
+    const { incoming, outgoing } = choice.servers;
+    const ids = appleIdentity(IDENTIFIER_PREFIX, provider, mailbox);
     const options = { identifierPrefix: IDENTIFIER_PREFIX, ...(fullName ? { fullName } : {}) };
     for (const language of ['en', 'de']) {
-      const prepared = renderApple(provider, parsed.value, choice.servers, { ...options, language });
-      t.ok(prepared.equals(renderAppleDirect(provider, parsed.value, choice.servers, { ...options, language })), `${address} ${fullName ?? ''} ${language}`);
+      const profile = plist.parse(renderApple(provider, mailbox, choice.servers, { ...options, language }).toString('utf8')) as Record<string, unknown>;
+      const mail = (profile.PayloadContent as Record<string, unknown>[])[0]!;
+      const name = `${address} ${language}`;
+      t.equal(profile.PayloadIdentifier, ids.identifier, `${name}: the profile's identifier`);
+      t.equal(profile.PayloadUUID, ids.uuid('profile'), `${name}: the profile's UUID`);
+      t.equal(mail.PayloadIdentifier, `${ids.identifier}.mail`, `${name}: the mail payload's identifier`);
+      t.equal(mail.PayloadUUID, ids.uuid('mail'), `${name}: the mail payload's UUID`);
+      t.equal(mail.EmailAddress, mailbox.address, `${name}: the address`);
+      t.equal(mail.EmailAccountName, fullName, `${name}: the name, or none`);
+      t.equal(mail.IncomingMailServerHostName, fillDomain(incoming.host, mailbox.domain));
+      t.equal(mail.OutgoingMailServerHostName, fillDomain(outgoing.host, mailbox.domain));
+      t.equal(mail.IncomingMailServerUsername, incoming.username === null ? undefined : fillTemplate(incoming.username, mailbox), `${name}: the user name`);
+      t.match(String(profile.PayloadDisplayName), mailbox.address, `${name}: the address in the texts`);
     }
   }
 });

@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { loadProvider } from '../src/catalog/load.js';
-import { renderAppleDirect, renderApple, chooseAppleServers } from '../src/formats/apple.js';
+import { capabilities } from '../src/clients/capabilities.js';
+import { renderApple } from '../src/formats/apple.js';
 import { HoleMarkers, PreparedCache, PreparedDocument } from '../src/formats/prepared.js';
 import { renderOutlook } from '../src/formats/outlook.js';
 import { thunderbirdResponse } from '../src/formats/thunderbird.js';
@@ -55,10 +56,14 @@ function mailbox(address: string): Mailbox {
 
 t.test('domain holes are filled with or without a mailbox; user names only with one', async (t) => {
   const holes = new HoleMarkers();
-  const built = `<d id="${holes.domain('%EMAILDOMAIN%')}"><host>${holes.domain('mail.%EMAILDOMAIN%')}</host><fixed>${holes.domain('imap.example.net')}</fixed><user>${holes.mark('%EMAILLOCALPART%')}</user></d>`;
+  const built = `<d id="${holes.domain('%EMAILDOMAIN%')}"><host>${holes.domain('mail.%EMAILDOMAIN%')}</host><fixed>${holes.domain('imap.example.net')}</fixed><user>${holes.username('%EMAILLOCALPART%')}</user><v>${holes.value('profileUrl')}</v><m>${holes.value('markup')}</m></d>`;
   const document = new PreparedDocument(built, holes);
-  t.equal(document.render('a.example', undefined).toString(), '<d id="a.example"><host>mail.a.example</host><fixed>imap.example.net</fixed><user>%EMAILLOCALPART%</user></d>', 'by domain: the client fills the user name');
-  t.equal(document.render('b.example', mailbox('x&y@b.example')).toString(), '<d id="b.example"><host>mail.b.example</host><fixed>imap.example.net</fixed><user>x&amp;y</user></d>', 'with a mailbox, escaped');
+  t.equal(document.render({ domain: 'a.example', mailbox: undefined }).toString(), '<d id="a.example"><host>mail.a.example</host><fixed>imap.example.net</fixed><user>%EMAILLOCALPART%</user><v></v><m></m></d>', 'by domain: the client fills the user name');
+  t.equal(
+    document.render({ domain: 'b.example', mailbox: mailbox('x&y@b.example'), values: { profileUrl: 'https://a/?b=1&c=<2>', markup: '<svg/>' } }).toString(),
+    '<d id="b.example"><host>mail.b.example</host><fixed>imap.example.net</fixed><user>x&amp;y</user><v>https://a/?b=1&amp;c=&lt;2&gt;</v><m><svg/></m></d>',
+    'with a mailbox and values: escaped, markup as it is',
+  );
   const tags = [document.etag('a.example', undefined), document.etag('b.example', undefined), document.etag('b.example', mailbox('x@b.example')), document.etag('b.example', mailbox('z@b.example'))];
   t.equal(new Set(tags).size, 4, 'every rendering its own validator');
   t.equal(document.etag('a.example', undefined), tags[0], 'the same rendering, the same validator');
@@ -77,10 +82,13 @@ t.test('one prepared document per format serves every domain of a hoster', async
   t.notMatch(two, 'one.example', 'nothing of the domain asked for before');
   t.match(renderOutlook(provider, 'two.example', mailbox('b@two.example')).toString(), '<Server>mail.two.example</Server>');
   t.notMatch(renderOutlook(provider, 'one.example').toString(), 'two.example');
-  const choice = chooseAppleServers(provider);
+  const choice = capabilities(provider).apple;
   if (!choice.ok) throw new Error('no Apple servers');
   for (const address of ['a@one.example', 'b@two.example', 'c@one.example']) {
-    const options = { identifierPrefix: 'org.example.test' };
-    t.same(renderApple(provider, mailbox(address), choice.servers, options), renderAppleDirect(provider, mailbox(address), choice.servers, options), `${address}: the prepared profile equals one built directly`);
+    const box = mailbox(address);
+    const profile = renderApple(provider, box, choice.servers, { identifierPrefix: 'org.example.test' }).toString();
+    t.match(profile, `<string>mail.${box.domain}</string>`, `${address}: the host of its own domain`);
+    t.match(profile, `<string>${box.localPart}</string>`, `${address}: its own user name`);
+    t.notMatch(profile, box.domain === 'one.example' ? 'two.example' : 'one.example', `${address}: nothing of the other domain`);
   }
 });

@@ -6,7 +6,7 @@
 import { pino, type LoggerOptions } from 'pino';
 import t from 'tap';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Served } from '../src/server/context.js';
+import type { Served } from '../src/answers/exchange.js';
 import { logRequest } from '../src/server/observe.js';
 
 function capture(options: LoggerOptions = {}) {

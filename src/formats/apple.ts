@@ -19,10 +19,11 @@
  */
 import { hash } from 'node:crypto';
 import { build } from 'plist';
-import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
-import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import type { Mailbox } from '../mailbox.js';
+import { localize, type Authentication, type Provider, type Server } from '../catalog/model.js';
+import { appleMethod, type AppleServerChoice } from '../clients/capabilities.js';
 import { LANGUAGES, message } from '../messages.js';
-import { escapeXmlText, fillHole, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
+import { escapeXmlText, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const APPLE_CONTENT_TYPE = 'application/x-apple-aspen-config';
 
@@ -33,57 +34,9 @@ const APPLE_AUTHENTICATION: Partial<Record<Authentication, string>> = {
   none: 'EmailAuthNone',
 };
 
-export interface AppleServerChoice {
-  readonly incoming: Server;
-  readonly outgoing: Server;
-}
-
-export type AppleChoice = { ok: true; servers: AppleServerChoice } | { ok: false; missing: 'incoming' | 'outgoing' };
-
-function appleAuthentication(server: Server): string | undefined {
-  for (const method of server.authentication) {
-    if (method === 'none' && server.protocol !== 'smtp') continue;
-    const name = APPLE_AUTHENTICATION[method];
-    if (name) return name;
-  }
-  return undefined;
-}
-
-const SOCKET_RANK: Record<SocketType, number> = { ssl: 0, starttls: 1, plain: 2 };
-
-/** The preferred server Apple Mail can use: by protocol, then TLS mode, then the provider's order. */
-function preferred(servers: readonly Server[]): Server | undefined {
-  return servers
-    .map((server, order) => ({ server, order }))
-    .filter(({ server }) => appleAuthentication(server) !== undefined)
-    .sort(
-      (a, b) =>
-        Number(a.server.protocol === 'pop3') - Number(b.server.protocol === 'pop3') ||
-        SOCKET_RANK[a.server.socketType] - SOCKET_RANK[b.server.socketType] ||
-        a.order - b.order,
-    )[0]?.server;
-}
-
-const choices = new WeakMap<Provider, AppleChoice>();
-
-/** Which servers go into the profile, or why no profile can be made (decided once per provider). */
-export function chooseAppleServers(provider: Provider): AppleChoice {
-  let choice = choices.get(provider);
-  if (choice === undefined) choices.set(provider, (choice = choose(provider)));
-  return choice;
-}
-
-function choose(provider: Provider): AppleChoice {
-  const incoming = preferred(provider.incoming);
-  const outgoing = preferred(provider.outgoing);
-  if (!incoming) return { ok: false, missing: 'incoming' };
-  if (!outgoing) return { ok: false, missing: 'outgoing' };
-  return { ok: true, servers: { incoming, outgoing } };
-}
-
-/** Why no profile can be made for `provider`, in `language` (the setup page) or English (the HTTP refusal). */
-export function appleUnavailableReason(provider: Provider, missing: 'incoming' | 'outgoing', language: string): string {
-  return message(language, 'apple.noServer', { provider: localize(provider.name, language), direction: message(language, `apple.direction.${missing}`) });
+/** The profile's name for the method Apple Mail uses with `server` (capabilities.ts chose servers that have one). */
+function appleAuthentication(server: Server): string {
+  return APPLE_AUTHENTICATION[appleMethod(server)!]!;
 }
 
 export interface AppleOptions {
@@ -157,12 +110,6 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
   return build(profile as Parameters<typeof build>[0]);
 }
 
-// Hole names that are not user-name templates (those start with %).
-const ID_HOLE = '\u0001id';
-const PROFILE_UUID_HOLE = '\u0001profile';
-const MAIL_UUID_HOLE = '\u0001mail';
-const NAME_HOLE = '\u0001name';
-
 const cache = new PreparedCache();
 
 /**
@@ -177,48 +124,22 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
   const prepared = cache.get(provider, key, () => {
     const holes = new HoleMarkers();
     const built = buildProfile(provider, servers, language, {
-      address: holes.mark('%EMAILADDRESS%'),
+      address: holes.mark({ kind: 'address' }),
       host: (template) => holes.domain(template),
-      identifier: `${options.identifierPrefix}.${provider.id}.${holes.mark(ID_HOLE)}`,
-      profileUuid: holes.mark(PROFILE_UUID_HOLE),
-      mailUuid: holes.mark(MAIL_UUID_HOLE),
-      username: (template) => holes.mark(template),
-      ...(options.fullName !== undefined ? { fullName: holes.mark(NAME_HOLE) } : {}),
+      identifier: `${options.identifierPrefix}.${provider.id}.${holes.value('identifier')}`,
+      profileUuid: holes.value('profileUuid'),
+      mailUuid: holes.value('mailUuid'),
+      username: (template) => holes.username(template),
+      ...(options.fullName !== undefined ? { fullName: holes.value('fullName') } : {}),
     });
     return new PreparedDocument(built, holes, escapeXmlText);
   });
   const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
-  return prepared.renderWith((template) => {
-    switch (template) {
-      case ID_HOLE:
-        return ids.idPart;
-      case PROFILE_UUID_HOLE:
-        return ids.uuid('profile');
-      case MAIL_UUID_HOLE:
-        return ids.uuid('mail');
-      case NAME_HOLE:
-        return options.fullName ?? '';
-      default:
-        return fillHole(template, mailbox.domain, mailbox);
-    }
+  return prepared.render({
+    domain: mailbox.domain,
+    mailbox,
+    values: { identifier: ids.idPart, profileUuid: ids.uuid('profile'), mailUuid: ids.uuid('mail'), fullName: options.fullName ?? '' },
   });
-}
-
-/** The same profile built directly with the mailbox's values (the reference the prepared document must equal). */
-export function renderAppleDirect(provider: Provider, mailbox: Mailbox, servers: AppleServerChoice, options: AppleOptions): Buffer {
-  const ids = appleIdentity(options.identifierPrefix, provider, mailbox);
-  return Buffer.from(
-    buildProfile(provider, servers, options.language ?? 'en', {
-      address: mailbox.address,
-      host: (template) => fillDomain(template, mailbox.domain),
-      identifier: ids.identifier,
-      profileUuid: ids.uuid('profile'),
-      mailUuid: ids.uuid('mail'),
-      username: (template) => fillTemplate(template, mailbox),
-      ...(options.fullName !== undefined ? { fullName: options.fullName } : {}),
-    }),
-    'utf8',
-  );
 }
 
 /** Identifier and UUIDs of a (provider, mailbox) pair; stable across installs. */

@@ -13,12 +13,11 @@
  */
 import type { Eta } from 'eta';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
-import { displayAddress, type Mailbox } from '../mailbox.js';
+import type { Mailbox } from '../mailbox.js';
 import { LANGUAGES, message } from '../messages.js';
 import { TEMPLATES_DIR } from '../paths.js';
-import { appleUnavailableReason, chooseAppleServers } from './apple.js';
-import { outlookMethod } from './outlook.js';
-import { fillHole, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
+import { appleUnavailableReason, capabilities, outlookMethod } from '../clients/capabilities.js';
+import { HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const GUIDE_CONTENT_TYPE = 'text/html; charset=utf-8';
 
@@ -84,57 +83,6 @@ function languageLinks(current: string, path: string, address?: string): Languag
     href: `${path}?${new URLSearchParams({ ...(address !== undefined ? { emailaddress: address } : {}), lang: code }).toString()}`,
   }));
 }
-
-/** The address as URLSearchParams writes it in a query (the language links keep it). */
-function queryValue(address: string): string {
-  return new URLSearchParams({ a: address }).toString().slice('a='.length);
-}
-
-/**
- * What a prepared page leaves open besides the provider's templates (user
- * names, and host names with %EMAILDOMAIN%: HoleMarkers' own holes, whose
- * names never look like these). The QR code is markup; every other hole is
- * text and escaped.
- */
-const HOLE = {
-  shownAddress: 'shown-address',
-  addressInQuery: 'address-in-query',
-  profileUrl: 'profile-url',
-  qr: 'qr',
-  error: 'error',
-  value: 'value',
-  domain: 'domain',
-} as const;
-
-/** The values a request fills into a page's holes. */
-interface HoleValues {
-  readonly mailbox?: Mailbox;
-  readonly profileUrl?: string;
-  readonly qr?: string;
-  readonly error?: string;
-  readonly value?: string;
-  readonly domain?: string;
-}
-
-/** The page with its holes filled, each escaped as the template escapes values (eta's own function). */
-function fillPage(page: PreparedDocument, escape: (text: string) => string, values: HoleValues): Buffer {
-  const { mailbox } = values;
-  return page.renderWith((hole) => {
-    if (hole === HOLE.qr) return values.qr ?? '';
-    let text: string;
-    if (hole === HOLE.shownAddress) text = displayAddress(mailbox!);
-    else if (hole === HOLE.addressInQuery) text = queryValue(mailbox?.address ?? '');
-    else if (hole === HOLE.profileUrl) text = values.profileUrl ?? '';
-    else if (hole === HOLE.error) text = values.error ?? '';
-    else if (hole === HOLE.value) text = values.value ?? '';
-    else if (hole === HOLE.domain) text = values.domain ?? '';
-    else text = fillHole(hole, mailbox!.domain, mailbox);
-    return escape(text);
-  });
-}
-
-/** Values go into holes unescaped here: fillPage escapes each by its kind. */
-const asIs = (text: string): string => text;
 
 interface Row {
   direction: string;
@@ -203,21 +151,21 @@ export async function renderGuide(provider: Provider, mailbox: Mailbox, options:
   const eta = await views();
   const language = knownLanguage(options.language);
   const page = guides.get(provider, language, () => prepareGuide(eta, provider, language));
-  const qr = chooseAppleServers(provider).ok ? await qrSvg(options.profileUrl) : undefined;
-  return fillPage(page, eta.config.escapeFunction, { mailbox, profileUrl: options.profileUrl, ...(qr !== undefined ? { qr } : {}) });
+  const qr = capabilities(provider).apple.ok ? await qrSvg(options.profileUrl) : '';
+  return page.render({ domain: mailbox.domain, mailbox, values: { profileUrl: options.profileUrl, markup: qr } });
 }
 
 /** The setup page of `provider` in language `l`, with holes for the mailbox and the profile link. */
 function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument {
   const holes = new HoleMarkers();
-  const shown = holes.mark(HOLE.shownAddress);
+  const shown = holes.mark({ kind: 'shownAddress' });
   const providerName = localize(provider.name, l);
   const username = (s: Server): string =>
     s.username === null
       ? provider.usernameHint
         ? localize(provider.usernameHint, l)
         : message(l, 'setup.username.ask', { provider: providerName })
-      : holes.mark(s.username);
+      : holes.username(s.username);
   const host = (s: Server): string => holes.domain(s.host);
   const protocolName = (s: Server): string => s.protocol.toUpperCase();
 
@@ -279,7 +227,7 @@ function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument
     ],
   });
 
-  const apple = chooseAppleServers(provider);
+  const apple = capabilities(provider).apple;
   const appleSection: ClientSection = {
     id: 'apple',
     title: message(l, 'apple.title'),
@@ -328,13 +276,13 @@ function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument
     notes: provider.notes ? localize(provider.notes, l) : undefined,
     rows,
     sections,
-    profile: apple.ok ? { url: holes.mark(HOLE.profileUrl), qr: holes.mark(HOLE.qr) } : undefined,
+    profile: apple.ok ? { url: holes.value('profileUrl'), qr: holes.value('markup') } : undefined,
     trouble,
     webmail: provider.webmail,
     documentation: provider.documentation.map((d) => ({ url: d.url, text: localize(d.description, l) })),
-    languageLinks: languageLinks(l, '/setup', holes.mark(HOLE.addressInQuery)),
+    languageLinks: languageLinks(l, '/setup', holes.mark({ kind: 'addressInQuery' })),
   });
-  return new PreparedDocument(html, holes, asIs);
+  return new PreparedDocument(html, holes, eta.config.escapeFunction);
 }
 
 function formatSize(bytes: number, language: string): string {
@@ -363,7 +311,8 @@ export async function renderPage(name: 'index' | 'not-found', requestedLanguage:
   const key = `${name}\0${language}\0${withError}`;
   let page = pages.get(key);
   if (page === undefined) pages.set(key, (page = preparePage(eta, name, language, withError)));
-  return fillPage(page, eta.config.escapeFunction, 'mailbox' in fields ? { mailbox: fields.mailbox, domain: fields.mailbox.domain } : fields);
+  if ('mailbox' in fields) return page.render({ domain: fields.mailbox.domain, mailbox: fields.mailbox });
+  return page.render({ domain: '', mailbox: undefined, values: { error: fields.error ?? '', input: fields.value ?? '' } });
 }
 
 function preparePage(eta: Eta, name: 'index' | 'not-found', language: string, withError: boolean): PreparedDocument {
@@ -372,10 +321,10 @@ function preparePage(eta: Eta, name: 'index' | 'not-found', language: string, wi
     l: language,
     t: (key: string, params?: Record<string, string | number>) => message(language, key, params),
     ...(name === 'not-found'
-      ? { domain: holes.mark(HOLE.domain), languageLinks: languageLinks(language, '/setup', holes.mark(HOLE.addressInQuery)) }
-      : { languageLinks: languageLinks(language, '/'), ...(withError ? { error: holes.mark(HOLE.error), value: holes.mark(HOLE.value) } : {}) }),
+      ? { domain: holes.domain('%EMAILDOMAIN%'), languageLinks: languageLinks(language, '/setup', holes.mark({ kind: 'addressInQuery' })) }
+      : { languageLinks: languageLinks(language, '/'), ...(withError ? { error: holes.value('error'), value: holes.value('input') } : {}) }),
   });
-  return new PreparedDocument(html, holes, asIs);
+  return new PreparedDocument(html, holes, eta.config.escapeFunction);
 }
 
 export { LANGUAGES };

@@ -16,7 +16,8 @@
 import { randomInt } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Mailbox } from '../mailbox.js';
-import type { Authentication, Provider, Server } from '../catalog/model.js';
+import type { Provider, Server } from '../catalog/model.js';
+import { capabilities, outlookMethod } from '../clients/capabilities.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
@@ -28,29 +29,6 @@ const OUTLOOK_RESPONSE_NS_PATH = '//schemas.microsoft.com/exchange/autodiscover/
 /** The Autodiscover POX request is under 500 bytes; a few KiB is plenty. */
 export const MAX_REQUEST_BYTES = 8 * 1024;
 
-/**
- * Methods Outlook can use for IMAP/POP3/SMTP: a password login (SPA off),
- * NTLM (SPA on), or no authentication for SMTP. POX has no OAuth2, and
- * Outlook does not speak CRAM-MD5 or GSSAPI to IMAP servers.
- */
-const OUTLOOK_METHODS: readonly Authentication[] = ['password-cleartext', 'ntlm', 'none'];
-
-export function outlookMethod(server: Server): Authentication | undefined {
-  return server.authentication.find((m) => OUTLOOK_METHODS.includes(m));
-}
-
-/** Servers Outlook can be told about, in the provider's order (incoming first). */
-export function outlookServers(provider: Provider): readonly Server[] {
-  let servers = usableServers.get(provider);
-  if (servers === undefined) {
-    servers = [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined);
-    usableServers.set(provider, servers);
-  }
-  return servers;
-}
-/** Per provider object (a reload makes new ones): every Autodiscover answer asks. */
-const usableServers = new WeakMap<Provider, readonly Server[]>();
-
 const cache = new PreparedCache();
 
 /**
@@ -60,7 +38,7 @@ const cache = new PreparedCache();
  */
 export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
   const key = mailbox ? 'with login' : 'without login';
-  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined)).render(domain, mailbox);
+  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined)).render({ domain, mailbox });
 }
 
 function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocument {
@@ -74,7 +52,7 @@ function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocu
       Port: s.port,
     };
     // Not derivable (or no address given): leave LoginName out, so Outlook asks for it.
-    if (s.username !== null && withLoginName) element.LoginName = holes.mark(s.username);
+    if (s.username !== null && withLoginName) element.LoginName = holes.username(s.username);
     element.DomainRequired = 'off';
     element.SPA = onOff(method === 'ntlm');
     element.SSL = onOff(s.socketType === 'ssl');
@@ -92,7 +70,7 @@ function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocu
       '@xmlns': RESPONSE_NS,
       Response: {
         '@xmlns': OUTLOOK_RESPONSE_NS,
-        Account: { AccountType: 'email', Action: 'settings', Protocol: outlookServers(provider).map(protocol) },
+        Account: { AccountType: 'email', Action: 'settings', Protocol: capabilities(provider).outlookServers.map(protocol) },
       },
     },
   };

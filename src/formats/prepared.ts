@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
-import { fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
+import { displayAddress, fillDomain, fillTemplate, type Mailbox } from '../mailbox.js';
 
 /** Builder settings shared by every XML format: attributes as `@name`, two-space indent. */
 export function xmlBuilder(): XMLBuilder {
@@ -26,47 +26,109 @@ export function xmlBuilder(): XMLBuilder {
 export const XML_DECLARATION = { '?xml': { '@version': '1.0', '@encoding': 'UTF-8' } };
 
 /**
+ * Every place a prepared document leaves open, in one vocabulary. What a
+ * request fills in is either the requested domain and mailbox (host names
+ * with %EMAILDOMAIN%, user-name templates, the address) or a value the
+ * answer supplies (a profile's identifiers, the setup page's links).
+ */
+export type Hole =
+  /** Text with %EMAILDOMAIN% (a host name, or the placeholder alone: the domain itself). */
+  | { readonly kind: 'domain'; readonly template: string }
+  /** A user-name template; left as written without a mailbox, for the client to fill. */
+  | { readonly kind: 'username'; readonly template: string }
+  /** The mailbox's address, and as people write it (an IDN domain in Unicode). */
+  | { readonly kind: 'address' }
+  | { readonly kind: 'shownAddress' }
+  /** The address as URLSearchParams writes it in a query. */
+  | { readonly kind: 'addressInQuery' }
+  | { readonly kind: ValueHole };
+
+/** Holes whose values the answer supplies (Filling.values); `markup` is the one never escaped. */
+export type ValueHole = 'identifier' | 'profileUuid' | 'mailUuid' | 'fullName' | 'profileUrl' | 'error' | 'input' | 'markup';
+
+/** What a request fills into a document's holes. */
+export interface Filling {
+  /** The requested mail domain (ASCII); '' for pages without one. */
+  readonly domain: string;
+  readonly mailbox: Mailbox | undefined;
+  /** May keep a filled-in user name as its template (Thunderbird's JXON, see thunderbird.ts). */
+  readonly username?: (template: string, filled: string) => string;
+  readonly values?: Readonly<Partial<Record<ValueHole, string>>>;
+}
+
+/**
  * Holes are marked with letters and digits around a random value chosen at
  * start-up: both builders (XML, plist) pass them through unchanged (the
  * plist builder drops control and private-use characters), and provider
  * data cannot guess them. A marker left in the output is still caught below.
  */
 const NONCE = randomBytes(12).toString('hex');
-const HOLE = new RegExp(`H${NONCE}x(\\d+)x`);
-
-/** Starts the templates of domain holes (see HoleMarkers.domain); no user-name template starts with it. */
-const DOMAIN_HOLE = '\u0002';
-/** The domain itself (Thunderbird's id and domain), the most frequent domain hole. */
-const THE_DOMAIN = `${DOMAIN_HOLE}%EMAILDOMAIN%`;
+const MARKER = new RegExp(`H${NONCE}x(\\d+)x`);
 
 export class HoleMarkers {
-  readonly templates: string[] = [];
-  /** A marker standing for `template` filled with the mailbox, escaped. */
-  mark(template: string): string {
-    this.templates.push(template);
-    return `H${NONCE}x${this.templates.length - 1}x`;
+  readonly holes: Hole[] = [];
+  private readonly index = new Map<string, number>();
+
+  /** A marker standing for `hole`; the same hole marked twice is one hole. */
+  mark(hole: Hole): string {
+    const key = holeName(hole);
+    let at = this.index.get(key);
+    if (at === undefined) {
+      at = this.holes.push(hole) - 1;
+      this.index.set(key, at);
+    }
+    return `H${NONCE}x${at}x`;
   }
 
-  /**
-   * The requested domain's place: `text` with %EMAILDOMAIN% (a host name,
-   * or the placeholder alone for the domain itself) becomes a marker filled
-   * with the domain, with or without a mailbox; other text stays as it is.
-   */
+  /** `text` with %EMAILDOMAIN% becomes a domain hole; other text stays as it is. */
   domain(text: string): string {
-    return text.includes('%EMAILDOMAIN%') ? this.mark(DOMAIN_HOLE + text) : text;
+    return text.includes('%EMAILDOMAIN%') ? this.mark({ kind: 'domain', template: text }) : text;
+  }
+
+  username(template: string): string {
+    return this.mark({ kind: 'username', template });
+  }
+
+  value(kind: ValueHole): string {
+    return this.mark({ kind });
   }
 }
 
 /**
- * A hole's value for `domain` and, if known, `mailbox`: domain holes are
- * always filled; user-name templates are filled with the mailbox
- * (`transform` may keep one as written), and left as written without one,
- * for the client to fill in.
+ * A hole's name: what the document's digest covers (so a validator changes
+ * exactly when a document does) and how a document with its holes
+ * unfilled reads.
  */
-export function fillHole(template: string, domain: string, mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): string {
-  if (template === THE_DOMAIN) return domain;
-  if (template.startsWith(DOMAIN_HOLE)) return fillDomain(template.slice(DOMAIN_HOLE.length), domain);
-  return mailbox ? transform(template, fillTemplate(template, mailbox)) : template;
+function holeName(hole: Hole): string {
+  switch (hole.kind) {
+    case 'domain':
+      return `\u0002${hole.template}`;
+    case 'username':
+      return hole.template;
+    default:
+      return `\u0001${hole.kind}`;
+  }
+}
+
+/** The one place a hole's value is decided (escaping is the document's). */
+function fillHole(hole: Hole, filling: Filling): string {
+  const mailbox = filling.mailbox;
+  switch (hole.kind) {
+    case 'domain':
+      return hole.template === '%EMAILDOMAIN%' ? filling.domain : fillDomain(hole.template, filling.domain);
+    case 'username':
+      if (mailbox === undefined) return hole.template;
+      return filling.username ? filling.username(hole.template, fillTemplate(hole.template, mailbox)) : fillTemplate(hole.template, mailbox);
+    case 'address':
+      return mailbox?.address ?? '';
+    case 'shownAddress':
+      return mailbox ? displayAddress(mailbox) : '';
+    case 'addressInQuery':
+      // As URLSearchParams writes it (the setup page's language links).
+      return new URLSearchParams({ a: mailbox?.address ?? '' }).toString().slice('a='.length);
+    default:
+      return filling.values?.[hole.kind] ?? '';
+  }
 }
 
 export class PreparedDocument {
@@ -74,11 +136,10 @@ export class PreparedDocument {
   private readonly parts: readonly Buffer[];
   /** The parts' total length in octets. */
   private readonly partOctets: number;
-  private readonly slots: readonly string[];
-  /** The distinct templates, and for each slot the index of its template there. */
-  private readonly templates: readonly string[];
-  private readonly slotTemplate: readonly number[];
-  /** The document with every template left as written; what a document without holes always sends. */
+  /** The distinct holes, and for each slot in the document the index of its hole there. */
+  private readonly holes: readonly Hole[];
+  private readonly slotHole: readonly number[];
+  /** The document with every hole as its name; what a document without holes always sends. */
   private readonly generic: Buffer;
   /** A digest of the document with its holes, computed once (see etag). */
   private readonly tag: string;
@@ -89,66 +150,61 @@ export class PreparedDocument {
     /** How filled-in values are escaped: XML attributes and text by default. */
     private readonly escape: (text: string) => string = escapeXml,
   ) {
-    const pieces = built.split(HOLE);
+    const pieces = built.split(MARKER);
     const parts: string[] = [];
-    const slots: string[] = [];
+    const slots: number[] = [];
     for (let i = 0; i < pieces.length; i++) {
       if (i % 2 === 0) parts.push(pieces[i]!);
-      else slots.push(markers.templates[Number(pieces[i])]!);
+      else slots.push(Number(pieces[i]));
     }
     // A marker may stand in several places (the address in several texts),
     // but every one must be intact and known.
-    if (slots.some((slot) => slot === undefined) || parts.some((part) => part.includes(NONCE))) {
+    if (slots.some((slot) => markers.holes[slot] === undefined) || parts.some((part) => part.includes(NONCE))) {
       throw new Error('prepared document: hole markers were altered by the builder');
     }
     this.parts = parts.map((part) => Buffer.from(part, 'utf8'));
     this.partOctets = this.parts.reduce((sum, part) => sum + part.length, 0);
-    this.slots = slots;
-    this.templates = [...new Set(slots)];
-    this.slotTemplate = slots.map((slot) => this.templates.indexOf(slot));
-    this.generic = this.renderWith((template) => template);
-    this.tag = createHash('sha1').update(this.generic).update(slots.join('\0')).digest('base64url').slice(0, 22);
+    const used = [...new Set(slots)];
+    this.holes = used.map((slot) => markers.holes[slot]!);
+    this.slotHole = slots.map((slot) => used.indexOf(slot));
+    this.generic = this.fill((hole) => this.escape(holeName(hole)));
+    this.tag = createHash('sha1').update(this.generic).update(slots.map((slot) => holeName(markers.holes[slot]!)).join('\0')).digest('base64url').slice(0, 22);
   }
 
   /**
-   * A strong validator for render(domain, mailbox): the rendered bytes are a
-   * pure function of this document, the domain and the address, so the
+   * A strong validator for render(filling): the rendered bytes are a pure
+   * function of this document, the domain and the address, so the
    * document's digest and a short hash of domain and address tell every
    * rendering apart without hashing the bytes of each response.
    */
   etag(domain: string, mailbox: Mailbox | undefined): string {
-    if (this.slots.length === 0) return `"${this.tag}"`;
+    if (this.slotHole.length === 0) return `"${this.tag}"`;
     const hash = fnv1a(domain, mailbox ? fnv1a(mailbox.address) : FNV_OFFSET);
     return `"${this.tag}-${hash.toString(36)}"`;
   }
 
-  /** The document for a domain and, if known, a mailbox; `transform` may keep a user-name template unfilled. */
-  render(domain: string, mailbox: Mailbox | undefined, transform: (template: string, filled: string) => string = asFilled): Buffer {
-    if (this.slots.length === 0) return this.generic;
-    return this.renderWith((template) => fillHole(template, domain, mailbox, transform));
+  /** The document with every hole filled, escaped (markup as it is). A hole standing in several places is filled once. */
+  render(filling: Filling): Buffer {
+    if (this.slotHole.length === 0) return this.generic;
+    return this.fill((hole) => (hole.kind === 'markup' ? filling.values?.markup ?? '' : this.escape(fillHole(hole, filling))));
   }
 
-  /**
-   * The document with each hole's template replaced by `fill(template)`,
-   * escaped. A template standing in several holes (the address in several
-   * texts, the user name of every server) is filled once.
-   */
-  renderWith(fill: (template: string) => string): Buffer {
-    const templates = this.templates;
-    const values: Buffer[] = new Array<Buffer>(templates.length);
-    for (let t = 0; t < templates.length; t++) values[t] = Buffer.from(this.escape(fill(templates[t]!)), 'utf8');
+  private fill(value: (hole: Hole) => string): Buffer {
+    const holes = this.holes;
+    const values: Buffer[] = new Array<Buffer>(holes.length);
+    for (let h = 0; h < holes.length; h++) values[h] = Buffer.from(value(holes[h]!), 'utf8');
     let length = this.partOctets;
-    for (const t of this.slotTemplate) length += values[t]!.length;
+    for (const h of this.slotHole) length += values[h]!.length;
     // The encoded parts and values copied into one buffer: joining strings
     // and encoding the result would copy the whole document twice more.
     const parts = this.parts;
     const out = Buffer.allocUnsafe(length);
     out.set(parts[0]!, 0);
     let at = parts[0]!.length;
-    for (let i = 0; i < this.slotTemplate.length; i++) {
-      const value = values[this.slotTemplate[i]!]!;
-      out.set(value, at);
-      at += value.length;
+    for (let i = 0; i < this.slotHole.length; i++) {
+      const filled = values[this.slotHole[i]!]!;
+      out.set(filled, at);
+      at += filled.length;
       const part = parts[i + 1]!;
       out.set(part, at);
       at += part.length;
@@ -156,8 +212,6 @@ export class PreparedDocument {
     return out;
   }
 }
-
-const asFilled = (_template: string, filled: string): string => filled;
 
 /**
  * Prepared documents of each provider object (a reload makes new objects,

@@ -47,7 +47,7 @@ export function renderThunderbird(provider: Provider, domain: string, mailbox?: 
 /** The document and its strong validator, from one prepared document. */
 export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox): { body: Buffer; etag: string } {
   const prepared = cache.get(provider, '', () => buildDocument(provider));
-  return { body: prepared.render(domain, mailbox, keepJxonSafe), etag: prepared.etag(domain, mailbox) };
+  return { body: prepared.render({ domain, mailbox, username: keepJxonSafe }), etag: prepared.etag(domain, mailbox) };
 }
 
 function buildDocument(provider: Provider): PreparedDocument {
@@ -63,7 +63,7 @@ function buildDocument(provider: Provider): PreparedDocument {
     // keeps Thunderbird for Android working (a missing one makes it reject the
     // whole document) and leaves the field empty there; Thunderbird desktop's
     // JXON reads an empty element as "true", which the user must correct.
-    username: s.username === null ? '' : holes.mark(s.username),
+    username: s.username === null ? '' : holes.username(s.username),
     ...(s.protocol === 'pop3' && provider.pop3 ? { pop3: pop3Options(provider) } : {}),
   });
 

@@ -1,27 +1,22 @@
 /**
- * The Fastify application: routes of every client family over one shared
- * context, one log line per request (format, domain, status, duration;
- * never the address or the Authorization header), and errors that are a
- * clear 4xx line for bad input, never a stack trace.
+ * The Fastify application: the route table's rows (for the requests the
+ * front leaves to Fastify: escaped paths, chunked or oversized bodies,
+ * other methods), the setup page's style sheet, and Fastify's own errors,
+ * all completed by the same pipeline as the front (pipeline.ts). Errors are
+ * a clear 4xx line for bad input, never a stack trace.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import proxyAddr from 'proxy-addr';
-import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { createServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP } from 'node:net';
-import { normalizeDomain } from '../mailbox.js';
-import type { ServerContext } from './context.js';
-import { INTERNAL_ERROR_LINE, PLAIN_TEXT } from './exchange.js';
+import { join } from 'node:path';
+import type { ServerContext } from '../answers/context.js';
+import { PLAIN_TEXT, queryOf, type Answer } from '../answers/exchange.js';
+import { TEMPLATES_DIR } from '../paths.js';
 import { createFront, type Front } from './front.js';
-import { METRICS_CONTENT_TYPE } from './metrics.js';
-import { logRequest, wantsHsts } from './observe.js';
+import { internalError, notFound, Pipeline } from './pipeline.js';
 import { RateLimiter } from './rate-limit.js';
-import { appleAnswer, appleRoutes } from './routes/apple.js';
-import { opsRoutes } from './routes/ops.js';
-import { outlookRoutes } from './routes/outlook.js';
-import { thunderbirdRoutes } from './routes/thunderbird.js';
-import { webRoutes } from './routes/web.js';
+import { routeTable, type Endpoint } from './table.js';
 
 function noSchemas(): never {
   throw new Error('routes here declare no JSON schemas (schemaController in app.ts)');
@@ -32,9 +27,10 @@ export interface AppOptions {
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly https?: { readonly cert: string; readonly key: string };
   /**
-   * The plain-HTTP companion of an HTTPS service: autoconfig, Autodiscover
-   * and health are served directly (Thunderbird and Outlook fall back to
-   * HTTP), everything else is redirected to HTTPS on this port.
+   * The plain-HTTP companion of an HTTPS service: the rows served over
+   * plain HTTP (autoconfig, Autodiscover, health) are answered directly
+   * (Thunderbird and Outlook fall back to HTTP), everything else is
+   * redirected to HTTPS on this port.
    */
   readonly redirectToHttpsPort?: number;
   /** Proxies whose X-Forwarded-Proto/Host/For are believed. */
@@ -45,24 +41,24 @@ export interface AppOptions {
   readonly rateLimitPerMinute?: number;
 }
 
-/** Paths served over plain HTTP too (clients' HTTP fallbacks, health probes). */
-const DIRECT_OVER_HTTP = /^\/(?:mail\/config-v1\.1\.xml|\.well-known\/autoconfig\/mail\/config-v1\.1\.xml|v1\.1\/[^/]+|autodiscover\/autodiscover\.(?:xml|json)(?:\/.*)?|healthz|readyz|caddy\/ask|metrics)$/i;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route table's row a Fastify route was made from. */
+    endpoint?: Endpoint;
+  }
+  interface FastifyRequest {
+    /** Completed by the pipeline (not by Fastify's own reply). */
+    delivered: boolean;
+  }
+}
 
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
-  const trust = options.trustedProxies?.length ? proxyAddr.compile([...options.trustedProxies]) : undefined;
-  // Fastify's own reading of X-Forwarded-Host (the last entry, from a trusted proxy only).
-  const hostname = (raw: IncomingMessage): string => {
-    const forwarded = [raw.headers['x-forwarded-host']].flat().at(-1);
-    const host = forwarded && trust?.(raw.socket.remoteAddress ?? '', 0) ? forwarded.slice(forwarded.lastIndexOf(',') + 1).trim() : (raw.headers.host ?? '');
-    return host.replace(/:\d*$/, '');
-  };
   let front: Front | undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     // Only for the URLs Fastify logs; the server itself comes from serverFactory.
     ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
-    ...(options.trustedProxies?.length ? { trustProxy: [...options.trustedProxies] } : {}),
-    // The clients' own requests are answered by the front before Fastify (front.ts).
+    // The table's plain requests are answered by the front before Fastify (front.ts).
     serverFactory: (fastifyListener) => {
       const listener: RequestListener = (request, response) => {
         if (!front?.(request, response)) fastifyListener(request, response);
@@ -93,79 +89,91 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     forceCloseConnections: 'idle',
   });
-  app.decorateRequest('served', null);
+  app.decorateRequest('delivered', false);
 
-  const apple = appleAnswer(context);
-  // Per client address (the forwarded one behind trusted proxies), taken by
-  // the front for every request; the proxies' own requests (health checks,
-  // Caddy's ask) are never limited.
-  const rateLimiter = options.rateLimitPerMinute ? new RateLimiter(options.rateLimitPerMinute) : undefined;
-  front = createFront(context, apple, {
+  const pipeline = new Pipeline({
     log: app.log,
     metrics: context.metrics,
-    rateLimiter,
-    client: (raw) => {
-      const address = trust ? proxyAddr(raw, trust) : (raw.socket.remoteAddress ?? '');
-      return { address, isProxy: trust?.(address, 0) ?? false };
-    },
-    hostname,
+    // Per client address, taken once per request before any routing.
+    rateLimiter: options.rateLimitPerMinute ? new RateLimiter(options.rateLimitPerMinute) : undefined,
+    trustedProxies: options.trustedProxies,
     https: options.https !== undefined,
-    plainCompanion: options.redirectToHttpsPort !== undefined,
+    redirectToHttpsPort: options.redirectToHttpsPort,
+  });
+  const table = routeTable(context, { metricsToken: options.metricsToken });
+  front = createFront(table, pipeline);
+
+  /** Complete a Fastify request through the pipeline, as the front would. */
+  const deliver = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
+    request.delivered = true;
+    reply.hijack();
+    pipeline.deliver(request.raw, reply.raw, answer, pipeline.admission(request.raw));
+  };
+
+  // Admission for what the front did not see (requests injected in tests);
+  // on the plain-HTTP companion, whatever is not a plain-HTTP row goes to HTTPS.
+  app.addHook('onRequest', (request, reply, done) => {
+    const admission = pipeline.admission(request.raw);
+    if (admission.refusal !== undefined) return deliver(request, reply, admission.refusal);
+    if (pipeline.plainCompanion && !request.routeOptions.config?.endpoint?.overPlainHttp) return deliver(request, reply, pipeline.redirectToHttps(request.raw, admission));
+    done();
+  });
+  // Fastify's own replies (the style sheet): the same HSTS and log line.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (pipeline.wantsHsts(pipeline.admission(request.raw))) reply.header('strict-transport-security', 'max-age=31536000');
+    done(null, payload);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!request.delivered) pipeline.log(request.raw, null, reply.statusCode, pipeline.admission(request.raw));
+    done();
   });
 
-  if (options.redirectToHttpsPort !== undefined) {
-    const port = options.redirectToHttpsPort;
-    app.addHook('onRequest', async (request, reply) => {
-      if (DIRECT_OVER_HTTP.test(request.url.split('?')[0]!)) return;
-      const host = request.hostname;
-      if (normalizeDomain(host) === null && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
-        return reply.code(400).type(PLAIN_TEXT).send('the Host header is not a host name; use https\n');
-      }
-      // 308 keeps the method and body; path and query are kept as sent.
-      return reply.code(308).header('Location', `https://${host}${port === 443 ? '' : `:${port}`}${request.url}`).send();
-    });
-  }
-  if (options.https) {
-    app.addHook('onSend', async (request, reply) => {
-      if (wantsHsts(hostname(request.raw))) reply.header('Strict-Transport-Security', 'max-age=31536000');
-    });
-  }
-  if (options.metricsToken !== undefined && context.metrics) {
-    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
-    const metrics = context.metrics;
-    app.get('/metrics', async (request, reply) => {
-      request.served = { format: 'ops' };
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type(PLAIN_TEXT).send('a bearer token is required for /metrics\n');
-      }
-      return reply.type(METRICS_CONTENT_TYPE).header('Cache-Control', 'no-store').send(await metrics.registry.metrics());
-    });
-  }
-
-  app.addHook('onResponse', async (request, reply) => {
-    logRequest(request.log, context.metrics, request.method, request.url, request.served, reply.statusCode, reply.elapsedTime);
-  });
-
-  app.setErrorHandler((error: { statusCode?: number; message?: string; code?: string }, request, reply) => {
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    const endpoint = request.routeOptions.config?.endpoint;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(500).type(PLAIN_TEXT).send(INTERNAL_ERROR_LINE);
+      return deliver(request, reply, internalError());
     }
-    return reply.code(status).type(PLAIN_TEXT).send(`${oneLine(error.message ?? 'bad request')}\n`);
+    // A body the row could not take (too large, broken chunking): the row's own refusal.
+    if (endpoint?.body) return deliver(request, reply, endpoint.body.refuse(status, 'the request could not be read'));
+    return deliver(request, reply, { status, headers: { 'content-type': PLAIN_TEXT }, body: `${oneLine(error.message ?? 'bad request')}\n`, served: null });
   });
+  app.setNotFoundHandler((request, reply) => deliver(request, reply, notFound(request.method, request.url)));
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).type(PLAIN_TEXT).send(`nothing here: ${request.method} ${safePath(request.url)}\n`),
-  );
-
-  await app.register(thunderbirdRoutes(context));
-  await app.register(outlookRoutes(context));
-  await app.register(appleRoutes(apple));
-  await app.register(opsRoutes(context));
-  await app.register(webRoutes(context));
+  for (const endpoint of table) await app.register(endpointRoutes(endpoint, pipeline));
+  await app.register(fastifyStatic, { root: join(TEMPLATES_DIR, 'static'), prefix: '/static/', index: false, maxAge: '1h', serve: true });
   return app;
+}
+
+/** One row of the table as Fastify routes (in a scope of its own for a POST row's body parser). */
+function endpointRoutes(endpoint: Endpoint, pipeline: Pipeline) {
+  return async function plugin(scope: FastifyInstance): Promise<void> {
+    if (endpoint.post) {
+      // Clients send text/xml, application/xml, or odd and missing types:
+      // read every body of this row as a string, capped.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: endpoint.body?.limit ?? 64 * 1024 }, (_request, body, done) => done(null, body));
+    }
+    const methods = [...(endpoint.get ? ['GET'] : []), ...(endpoint.post ? ['POST'] : [])];
+    for (const path of endpoint.paths) {
+      scope.route({
+        method: methods,
+        url: endpoint.plainTail ? `${path}:tail` : path,
+        config: { endpoint },
+        handler: (request, reply) => {
+          request.delivered = true;
+          reply.hijack();
+          const raw = request.raw;
+          const admission = pipeline.admission(raw);
+          const respond = request.method === 'POST' ? endpoint.post! : endpoint.get!;
+          const tail = endpoint.plainTail ? (request.params as { tail: string }).tail : undefined;
+          const body = typeof request.body === 'string' ? request.body : undefined;
+          pipeline.respond(raw, reply.raw, respond, { method: request.method, query: queryOf(request.url), host: admission.host, secure: admission.secure, headers: raw.headers, tail, body }, admission);
+        },
+      });
+    }
+  };
 }
 
 /**
@@ -186,9 +194,4 @@ function rejectUnparsable(error: Error & { code?: string }, socket: import('node
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
-}
-
-/** The path only, without query, limited to harmless characters. */
-function safePath(url: string): string {
-  return url.split('?')[0]!.slice(0, 100).replace(/[^A-Za-z0-9/._~%-]/g, '?');
 }

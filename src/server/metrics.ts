@@ -6,7 +6,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Catalog } from '../catalog/catalog.js';
 
-export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export class Metrics {
   readonly registry = new Registry();

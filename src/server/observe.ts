@@ -5,8 +5,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import type { Served } from './context.js';
-import type { Metrics } from './metrics.js';
+import type { Served } from '../answers/exchange.js';
+import type { RequestMetrics } from '../answers/context.js';
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
 const { streamSym, chindingsSym, timeSym, messageKeySym, mixinSym, formattersSym, hooksSym, nestedKeySym, stringifiersSym, needsMetadataGsym } = pino.symbols;
@@ -54,7 +54,7 @@ function plainStream(log: FastifyBaseLogger): LineStream | undefined {
   return stream ?? undefined;
 }
 
-export function logRequest(log: FastifyBaseLogger, metrics: Metrics | undefined, method: string, url: string, served: Served | null, status: number, ms: number): void {
+export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | undefined, method: string, url: string, served: Served | null, status: number, ms: number): void {
   metrics?.observe(served?.format ?? 'other', status, ms / 1000);
   if (ABOVE_INFO.has(log.level)) return;
   const queryAt = url.indexOf('?');

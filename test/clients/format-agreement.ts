@@ -9,8 +9,9 @@ import t from 'tap';
 import * as plist from 'plist';
 import { buildCatalog, loadCatalog } from '../../src/catalog/catalog.js';
 import type { Provider } from '../../src/catalog/model.js';
-import { chooseAppleServers, renderApple } from '../../src/formats/apple.js';
-import { outlookServers, renderOutlook } from '../../src/formats/outlook.js';
+import { capabilities } from '../../src/clients/capabilities.js';
+import { renderApple } from '../../src/formats/apple.js';
+import { renderOutlook } from '../../src/formats/outlook.js';
 import { renderThunderbird } from '../../src/formats/thunderbird.js';
 import { importConfigV11 } from '../../src/importer/ispdb.js';
 import { parseAddress, normalizeDomain } from '../../src/mailbox.js';
@@ -89,7 +90,7 @@ t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS 
     const tbServers = [...tb.incomingServer, ...tb.outgoingServer].map((s: any) => `${s['@type']} ${s.hostname}:${s.port} ${tls(s.socketType)}`);
 
     // Outlook: the same servers, in the same order, minus those it cannot use (OAuth2/CRAM-MD5 only).
-    const usable = outlookServers(provider);
+    const usable = capabilities(provider).outlookServers;
     if (usable.length < provider.incoming.length + provider.outgoing.length) outlookReduced++;
     if (usable.length > 0) {
       const account = parseXml(renderOutlook(provider, mailbox.domain, mailbox).toString()).Autodiscover.Response.Account;
@@ -100,7 +101,7 @@ t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS 
     }
 
     // Apple: one incoming and one outgoing server, each one of the Thunderbird document's.
-    const choice = chooseAppleServers(provider);
+    const choice = capabilities(provider).apple;
     if (!choice.ok) {
       appleRefused++;
       t.ok(provider.incoming.every((s) => s.authentication.every((a) => a === 'oauth2' || a === 'gssapi')) || provider.outgoing.every((s) => s.authentication.every((a) => a === 'oauth2' || a === 'gssapi')), `${provider.id}: no profile only when a direction is OAuth2/GSSAPI-only`);

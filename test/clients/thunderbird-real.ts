@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import type { Provider, Server } from '../../src/catalog/model.js';
 import { fillTemplate, parseAddress, type Mailbox } from '../../src/mailbox.js';
-import { outlookServers } from '../../src/formats/outlook.js';
+import { capabilities } from '../../src/clients/capabilities.js';
 import { request, startServer } from '../helpers/server.js';
 import { figure } from '../helpers/figures.js';
 import { TB_HARNESS_DIR } from '../helpers/shared.js';
@@ -123,8 +123,8 @@ async function main(t: Test): Promise<void> {
     t.test(lookup.label, async (t) => {
       t.ok(result.ok, `Thunderbird accepted it${result.error?.message ? `: ${result.error.message}` : ''}`);
       if (!result.config) return;
-      const incoming = lookup.path === 'exchange' ? outlookServers(lookup.provider).filter((s) => s.protocol !== 'smtp') : lookup.provider.incoming;
-      const outgoing = lookup.path === 'exchange' ? outlookServers(lookup.provider).filter((s) => s.protocol === 'smtp') : lookup.provider.outgoing;
+      const incoming = lookup.path === 'exchange' ? capabilities(lookup.provider).outlookServers.filter((s) => s.protocol !== 'smtp') : lookup.provider.incoming;
+      const outgoing = lookup.path === 'exchange' ? capabilities(lookup.provider).outlookServers.filter((s) => s.protocol === 'smtp') : lookup.provider.outgoing;
       const want = (list: readonly Server[]) => list.map((s) => expected(s, lookup.domain, lookup.mailbox, lookup.path));
       const got = {
         incoming: [result.config.incoming, ...(result.config.incomingAlternatives ?? [])].filter((s) => s.type !== 'exchange' && s.type !== 'ews').map(pick),

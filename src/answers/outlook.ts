@@ -1,27 +1,24 @@
 /**
- * Outlook Autodiscover routes: POX on /autodiscover/autodiscover.xml (POST,
- * and GET for clients that probe with it) and the v2 JSON redirect document.
- * Paths are matched case-insensitively by the router (clients send
+ * Outlook Autodiscover: POX on /autodiscover/autodiscover.xml (POST, and GET
+ * for clients that probe with it) and the v2 JSON redirect document. Paths
+ * are matched case-insensitively by the route table (clients send
  * /Autodiscover/Autodiscover.xml and /AutoDiscover/AutoDiscover.xml).
  *
  * Errors go out as Autodiscover error documents with a 4xx status: Outlook
  * treats any non-200 as "try the next URL", and never gets a 401 (that makes
  * it prompt for a password).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  MAX_REQUEST_BYTES,
   OUTLOOK_CONTENT_TYPE,
-  outlookServers,
   parseOutlookRequest,
   renderOutlook,
   renderOutlookError,
   type AutodiscoverErrorKind,
-} from '../../formats/outlook.js';
-import type { ServerContext } from '../context.js';
-import { queryParameter, Refusal, type Answer, type Exchange } from '../exchange.js';
-import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup } from '../request.js';
-import { exchangeOf, sendAnswer } from './adapt.js';
+} from '../formats/outlook.js';
+import { capabilities } from '../clients/capabilities.js';
+import type { ServerContext } from './context.js';
+import { JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
+import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup } from './lookup.js';
 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
   invalidRequest: 400,
@@ -43,7 +40,7 @@ export function outlookError(kind: AutodiscoverErrorKind, reason: string, status
 
 function settings(lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
-  if (outlookServers(lookup.provider).length === 0) {
+  if (capabilities(lookup.provider).outlookServers.length === 0) {
     return outlookError('noSettings', 'the provider has no server Outlook can use with a password (OAuth2 only)');
   }
   return {
@@ -73,13 +70,14 @@ export function outlookGet(context: ServerContext, exchange: Exchange): Answer {
 
 /**
  * Autodiscover v2 (/autodiscover/autodiscover.json?Email=&Protocol=, or
- * /autodiscover/autodiscover.json/v1.0/<address>): tells "new" clients where
- * the POX endpoint is. `address` undefined: take it from ?Email=.
+ * /autodiscover/autodiscover.json/v1.0/<address>, the address as the
+ * exchange's tail): tells "new" clients where the POX endpoint is. Without
+ * one in the path, the address comes from ?Email=.
  */
-export function outlookJson(context: ServerContext, exchange: Exchange, address?: string): Answer {
+export function outlookJson(context: ServerContext, exchange: Exchange, address: string | undefined = exchange.tail): Answer {
   const json = (status: number, cacheControl: string, value: object, domain?: string): Answer => ({
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': cacheControl },
+    headers: { 'content-type': JSON_TYPE, 'cache-control': cacheControl },
     body: JSON.stringify(value),
     served: { format: 'outlook-json', ...(domain !== undefined ? { domain } : {}), ...(status >= 400 ? { reason: (value as { ErrorMessage: string }).ErrorMessage } : {}) },
   });
@@ -111,28 +109,4 @@ function publicBase(context: ServerContext, exchange: Exchange): string | Refusa
   const domain = domainFromHost(host);
   if (domain instanceof Refusal || !host) return new Refusal(400, 'the Host header is not a domain name');
   return `https://${host.toLowerCase()}`;
-}
-
-export function outlookRoutes(context: ServerContext) {
-  return async function plugin(app: FastifyInstance): Promise<void> {
-    // Clients send text/xml, application/xml, or odd and missing types:
-    // read every body of this plugin as a string, capped.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_REQUEST_BYTES }, (_request, body, done) => done(null, body));
-
-    // Body too large, broken chunking and the like: still an Autodiscover answer.
-    app.setErrorHandler((error: { statusCode?: number }, request, reply) => {
-      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      const reason = status === 413 ? `the request body is larger than ${MAX_REQUEST_BYTES} bytes` : 'the request could not be read';
-      return sendAnswer(request, reply, outlookError('invalidRequest', reason, status));
-    });
-
-    const send = (answer: (exchange: Exchange) => Answer) => async (request: FastifyRequest, reply: FastifyReply) => sendAnswer(request, reply, answer(exchangeOf(request)));
-    app.post('/autodiscover/autodiscover.xml', send((exchange) => outlookPost(context, exchange)));
-    app.get('/autodiscover/autodiscover.xml', send((exchange) => outlookGet(context, exchange)));
-    app.get('/autodiscover/autodiscover.json', send((exchange) => outlookJson(context, exchange)));
-    app.get<{ Params: { address: string } }>('/autodiscover/autodiscover.json/v1.0/:address', async (request, reply) =>
-      sendAnswer(request, reply, outlookJson(context, exchangeOf(request), request.params.address)),
-    );
-  };
 }

@@ -1,13 +1,11 @@
 /**
- * What the routes share: the current catalog (swapped whole on reload), the
- * signer, and deployment settings. Routes read it per request and keep
+ * What the answers share: the current catalog (swapped whole on reload), the
+ * signer, and deployment settings. Answers read it per request and keep
  * nothing of their own.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { SignerSource } from '../formats/signing.js';
-import type { Metrics } from './metrics.js';
-import type { TlsSource } from './tls.js';
 
 export interface ServerContext {
   /** The catalog in service now; a reload replaces it in one step. */
@@ -19,23 +17,23 @@ export interface ServerContext {
   /** e.g. https://autoconfig.example.com; when unset, derived from the request's Host. */
   readonly publicBaseUrl?: string;
   readonly signer?: SignerSource;
-  /** The HTTPS certificate, for readiness and metrics. */
-  readonly tls?: TlsSource;
-  readonly metrics?: Metrics;
+  /** The HTTPS certificate, for readiness. */
+  readonly tls?: CertificateState;
+  /** Request statistics, and the Prometheus text of this process's metrics (/metrics). */
+  readonly metrics?: RequestMetrics;
   /** Set when a stop has begun: /readyz answers 503 so load balancers drain this instance. */
   readonly lifecycle?: { stopping: boolean };
 }
 
-/** What a request served, for the one log line per request (never the address). */
-export interface Served {
-  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'ops';
-  domain?: string;
-  /** Why the request was refused (one line for a person; never the address). */
-  reason?: string;
+/** A certificate in service, as readiness reports it. */
+export interface CertificateState {
+  readonly notAfter: Date;
+  readonly lastError: string | undefined;
+  readonly permissionWarning: string | undefined;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    served: Served | null;
-  }
+/** What the pipeline records per request and /metrics prints (server/metrics.ts). */
+export interface RequestMetrics {
+  readonly registry: { metrics(): Promise<string> };
+  observe(format: string, status: number, seconds: number): void;
 }

@@ -1,7 +1,7 @@
 /**
- * What every route reads from a request, with a one-line reason for a
+ * What every answer reads from a request, with a one-line reason for a
  * person when it is unusable: the mailbox from a query parameter, or the
- * mail domain from the Host header, and the provider serving it.
+ * mail domain from the host the client asked for, and the provider serving it.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { Provider } from '../catalog/model.js';

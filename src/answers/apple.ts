@@ -3,22 +3,19 @@
  * email=, name=, and the /email.mobileconfig alias), signed when a signing
  * certificate is configured.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { APPLE_CONTENT_TYPE, appleUnavailableReason, chooseAppleServers, parseFullName, profileFileName, renderApple } from '../../formats/apple.js';
-import { SignedProfileCache, type ProfileSigner } from '../../formats/signing.js';
-import type { ServerContext } from '../context.js';
-import { queryParameter, Refusal, refusalAnswer, type Answer, type Exchange } from '../exchange.js';
-import { lookupMailbox, mailboxFrom } from '../request.js';
-import { exchangeOf, sendAnswer } from './adapt.js';
-
-export type AppleAnswer = (exchange: Exchange) => Answer | Promise<Answer>;
+import { appleUnavailableReason, capabilities } from '../clients/capabilities.js';
+import { APPLE_CONTENT_TYPE, parseFullName, profileFileName, renderApple } from '../formats/apple.js';
+import { SignedProfileCache, type ProfileSigner } from '../formats/signing.js';
+import type { ServerContext } from './context.js';
+import { queryParameter, Refusal, refusalAnswer, type Answer, type Respond } from './exchange.js';
+import { lookupMailbox, mailboxFrom } from './lookup.js';
 
 /**
  * The profile answer with its own cache of signed profiles (one per
  * application, shared by every listener of it). Synchronous unless a
  * profile has to be signed.
  */
-export function appleAnswer(context: ServerContext): AppleAnswer {
+export function appleAnswer(context: ServerContext): Respond {
   const signed = new SignedProfileCache();
   return (exchange) => {
     const refuse = (refusal: Refusal, domain?: string) => refusalAnswer(refusal, { format: 'apple', ...(domain !== undefined ? { domain } : {}) });
@@ -38,7 +35,7 @@ export function appleAnswer(context: ServerContext): AppleAnswer {
     }
     const lookup = lookupMailbox(context.catalog(), mailbox);
     if (lookup instanceof Refusal) return refuse(lookup);
-    const choice = chooseAppleServers(lookup.provider);
+    const choice = capabilities(lookup.provider).apple;
     if (!choice.ok) return refuse(new Refusal(409, appleUnavailableReason(lookup.provider, choice.missing, 'en')), lookup.domain);
 
     const profile = (body: Buffer): Answer => ({
@@ -64,14 +61,5 @@ export function appleAnswer(context: ServerContext): AppleAnswer {
     };
     const signer = context.signer.now();
     return signer instanceof Promise ? signer.then(finish) : finish(signer);
-  };
-}
-
-export function appleRoutes(answer: AppleAnswer) {
-  return async function plugin(app: FastifyInstance): Promise<void> {
-    const profile = async (request: FastifyRequest, reply: FastifyReply) =>
-      sendAnswer(request, reply, await answer(exchangeOf(request)));
-    app.get('/mobileconfig', profile);
-    app.get('/email.mobileconfig', profile);
   };
 }

@@ -1,0 +1,94 @@
+/**
+ * Operations: /healthz (the process answers), /readyz (a catalog is in
+ * service; its counts, the problems of skipped files, the signer's state),
+ * Caddy's on-demand TLS "ask", and /metrics behind a bearer token.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { formatProblem } from '../catalog/problems.js';
+import { normalizeDomain } from '../mailbox.js';
+import type { ServerContext } from './context.js';
+import { jsonAnswer, lineAnswer, queryParameter, type Answer, type Exchange, type Respond, type Served } from './exchange.js';
+
+const OPS: Served = { format: 'ops' };
+const NO_STORE_TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+
+/** Warn this long before the signing certificate expires. */
+const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
+
+export function healthz(): Answer {
+  return jsonAnswer(200, { status: 'ok' }, OPS);
+}
+
+/**
+ * Caddy's on_demand_tls "ask": a certificate only for autoconfig.<d> and
+ * autodiscover.<d> of domains served here, so nobody can make Caddy fetch
+ * certificates for arbitrary names (https://caddyserver.com/docs/automatic-https#on-demand-tls).
+ */
+export function caddyAsk(context: ServerContext, exchange: Exchange): Answer {
+  const raw = queryParameter(exchange.query, ['domain']);
+  if (typeof raw !== 'string' || raw === '') return lineAnswer(400, 'add ?domain=<host name>', OPS);
+  const name = normalizeDomain(raw);
+  const match = name ? /^(?:autoconfig|autodiscover)\.(.+)$/.exec(name) : null;
+  const served = match ? context.catalog().byDomain(match[1]!) !== undefined : false;
+  return served
+    ? lineAnswer(200, 'ok', OPS, NO_STORE_TEXT)
+    : lineAnswer(404, 'no certificate for this name: not an autoconfig or autodiscover host of a domain served here', OPS, NO_STORE_TEXT);
+}
+
+export async function readyz(context: ServerContext): Promise<Answer> {
+  const catalog = context.catalog();
+  const signer = context.signer ? await context.signer.current() : undefined;
+  const warnings: string[] = [];
+  if (catalog.rejectedFiles.length > 0) warnings.push(`${catalog.rejectedFiles.length} provider file(s) skipped because of errors`);
+  if (signer && signer.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) {
+    warnings.push(`the signing certificate expires ${signer.notAfter.toISOString()}`);
+  }
+  if (context.signer?.lastError) warnings.push(`signing certificate: ${context.signer.lastError}`);
+  if (context.tls && context.tls.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) warnings.push(`the TLS certificate expires ${context.tls.notAfter.toISOString()}`);
+  if (context.tls?.lastError) warnings.push(`TLS certificate: ${context.tls.lastError}`);
+  for (const warning of [context.signer?.permissionWarning, context.tls?.permissionWarning]) if (warning) warnings.push(warning);
+  const reload = context.store?.lastReload;
+  if (reload?.error) warnings.push(reload.error);
+  if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
+  if (context.lifecycle?.stopping) return jsonAnswer(503, { status: 'stopping' }, OPS);
+  const ready = catalog.providers.length > 0;
+  return jsonAnswer(
+    ready ? 200 : 503,
+    {
+      status: ready ? (warnings.length ? 'degraded' : 'ready') : 'not ready',
+      catalog: {
+        providers: catalog.providers.length,
+        domains: catalog.domainCount,
+        loadedAt: catalog.loadedAt.toISOString(),
+        skippedFiles: catalog.rejectedFiles.length,
+        problems: catalog.problems.map(formatProblem),
+        staleFiles: reload?.staleFiles ?? [],
+      },
+      reload: context.store
+        ? { lastAt: reload?.at.toISOString() ?? null, lastError: reload?.error ?? null, reloads: context.store.reloads, failed: context.store.failedReloads }
+        : null,
+      signing: context.signer
+        ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
+        : { configured: false },
+      tls: context.tls ? { notAfter: context.tls.notAfter.toISOString(), error: context.tls.lastError ?? null } : null,
+      warnings,
+    },
+    OPS,
+  );
+}
+
+/** /metrics for requests with `Authorization: Bearer <token>` (compared in constant time). */
+export function metricsAnswer(context: ServerContext, token: string): Respond {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (exchange) => {
+    const given = Buffer.from(exchange.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return lineAnswer(401, 'a bearer token is required for /metrics', OPS, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' });
+    }
+    const text = (await context.metrics?.registry.metrics()) ?? '';
+    return { status: 200, headers: { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' }, body: text, served: OPS };
+  };
+}
+
+/** Prometheus' text exposition format, version 0.0.4 (what prom-client's registry writes). */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,0 +1,37 @@
+/**
+ * Thunderbird autoconfig: the provider's own URLs
+ * (autoconfig.<domain>/mail/config-v1.1.xml, <domain>/.well-known/...) and the
+ * ISPDB layout (/v1.1/<domain>) that mailnews.auto_config_url can point at.
+ */
+import { THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../formats/thunderbird.js';
+import { normalizeDomain } from '../mailbox.js';
+import type { ServerContext } from './context.js';
+import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
+import { lookupDomain, lookupRequest, type Lookup } from './lookup.js';
+
+const HEADERS = {
+  'content-type': THUNDERBIRD_CONTENT_TYPE,
+  // Config changes should reach clients within minutes.
+  'cache-control': 'public, max-age=300',
+  // The data is public (draft-ietf-mailmaint-autoconfig: configs MUST be public); web mail clients may read it.
+  'access-control-allow-origin': '*',
+};
+const ADDRESS_PARAMETERS = ['emailaddress'];
+
+function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
+  if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
+  const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox);
+  return cacheableAnswer(exchange, HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
+}
+
+/** /mail/config-v1.1.xml and the .well-known path: the mailbox from ?emailaddress, else the domain from the host. */
+export function thunderbirdByRequest(context: ServerContext, exchange: Exchange): Answer {
+  return answer(exchange, lookupRequest(context.catalog(), exchange, ADDRESS_PARAMETERS));
+}
+
+/** /v1.1/<domain>, with the path's last segment decoded (the exchange's tail). */
+export function thunderbirdByDomain(context: ServerContext, exchange: Exchange): Answer {
+  const domain = normalizeDomain(exchange.tail ?? '');
+  if (domain === null) return refusalAnswer(new Refusal(400, 'the path does not end in a domain name (/v1.1/<domain>)'), { format: 'thunderbird' });
+  return answer(exchange, lookupDomain(context.catalog(), domain));
+}
