@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
-import { createSigner, SignedProfileCache, SignerSource } from '../src/formats/signing.js';
+import { SignedProfileCache } from '../src/answers/signed-profiles.js';
+import { createSigner } from '../src/formats/signing.js';
+import { SignerSource } from '../src/keys/signer-source.js';
 import { liveFiles, makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
 import { request, startServer } from './helpers/server.js';
 import { validateProfile } from './helpers/apple-validator.js';
@@ -42,14 +44,22 @@ t.test('renewed certificate files are picked up without a restart', async (t) =>
   const second = makePki('p256', 60);
   const live = liveFiles(first, 'live');
   const { keyFile, certFile } = live;
-  const source = new SignerSource({ keyFile, certFile }, 0);
+  const source = new SignerSource({ keyFile, certFile });
   const before = await source.current();
   t.ok(before);
+  await source.watch(50);
+  t.teardown(() => source.close());
+  // Picked up by the watch (fs.watch events, or the poll), within a bounded wait.
+  const changed = async (done: () => boolean) => {
+    for (let waited = 0; !done() && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
   live.renew(second);
+  await changed(() => source.loaded?.fingerprint !== before!.fingerprint);
   const after = await source.current();
   t.not(after!.fingerprint, before!.fingerprint, 'a new signer');
   t.ok(after!.notAfter > before!.notAfter);
   writeFileSync(certFile, 'broken');
+  await changed(() => source.lastError !== undefined);
   const kept = await source.current();
   t.equal(kept!.fingerprint, after!.fingerprint, 'a broken renewal keeps the last good signer');
   t.match(source.lastError, /no PEM certificate/);

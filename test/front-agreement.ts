@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { loadCatalog } from '../src/catalog/catalog.js';
-import { SignerSource } from '../src/formats/signing.js';
+import { SignerSource } from '../src/keys/signer-source.js';
 import { BUNDLED_PROVIDERS_DIR } from '../src/paths.js';
 import { buildApp, type AppOptions } from '../src/server/app.js';
 import { Metrics } from '../src/server/metrics.js';

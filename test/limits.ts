@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { loadCatalog } from '../src/catalog/catalog.js';
-import { SignerSource } from '../src/formats/signing.js';
+import { SignerSource } from '../src/keys/signer-source.js';
 import { BUNDLED_PROVIDERS_DIR } from '../src/paths.js';
 import { buildApp } from '../src/server/app.js';
 import { RateLimiter } from '../src/server/rate-limit.js';

@@ -5,7 +5,8 @@
  */
 import { appleUnavailableReason, capabilities } from '../clients/capabilities.js';
 import { APPLE_CONTENT_TYPE, parseFullName, profileFileName, renderApple } from '../formats/apple.js';
-import { SignedProfileCache, type ProfileSigner } from '../formats/signing.js';
+import type { ProfileSigner } from '../formats/signing.js';
+import { SignedProfileCache } from './signed-profiles.js';
 import type { ServerContext } from './context.js';
 import { queryParameter, Refusal, refusalAnswer, type Answer, type Respond } from './exchange.js';
 import { lookupMailbox, mailboxFrom } from './lookup.js';

@@ -5,7 +5,7 @@
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
-import type { SignerSource } from '../formats/signing.js';
+import type { SignerSource } from '../keys/signer-source.js';
 
 export interface ServerContext {
   /** The catalog in service now; a reload replaces it in one step. */

@@ -4,9 +4,8 @@
  * out if it never loaded), builds the new catalog completely and swaps it in
  * with one assignment: requests in flight finish on the catalog they took.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { WatchedFiles } from '../watched-files.js';
 import { assembleCatalog, Catalog, readSources, type LoadedFile } from './catalog.js';
 import { loadProvider } from './load.js';
 import type { Problem } from './problems.js';
@@ -23,8 +22,7 @@ export interface ReloadOutcome {
 export class CatalogStore {
   private catalog: Catalog;
   private readonly lastGood = new Map<string, LoadedFile>();
-  private watchers: FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private watched: WatchedFiles | undefined;
   private running: Promise<ReloadOutcome> | undefined;
   private again = false;
   lastReload: ReloadOutcome | undefined;
@@ -123,24 +121,11 @@ export class CatalogStore {
    * and Kubernetes' ConfigMap update (a ..data symlink swapped atomically).
    */
   async watch(debounceMs = 300): Promise<void> {
-    const folders = new Set<string>();
-    for (const path of this.paths) {
-      const info = await stat(path);
-      folders.add(info.isDirectory() ? path : dirname(path));
-    }
-    for (const folder of folders) {
-      const watcher = watch(folder, () => {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.reload(), debounceMs);
-      });
-      watcher.on('error', () => undefined);
-      this.watchers.push(watcher);
-    }
+    this.watched ??= await WatchedFiles.start(this.paths, () => void this.reload(), { debounceMs });
   }
 
   close(): void {
-    clearTimeout(this.timer);
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers = [];
+    this.watched?.close();
+    this.watched = undefined;
   }
 }

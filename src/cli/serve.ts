@@ -10,12 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import { summarize, type Catalog } from '../catalog/catalog.js';
 import { formatProblem } from '../catalog/problems.js';
 import { CatalogStore } from '../catalog/store.js';
-import { SignerSource } from '../formats/signing.js';
+import { SignerSource } from '../keys/signer-source.js';
 import { buildApp } from '../server/app.js';
 import type { ServerContext } from '../answers/context.js';
 import { METRICS_CONTENT_TYPE } from '../answers/ops.js';
 import { Metrics } from '../server/metrics.js';
-import { TlsSource } from '../server/tls.js';
+import { TlsSource } from '../keys/tls-source.js';
 import { logOutput } from './log-output.js';
 import type { Settings } from './options.js';
 
@@ -98,6 +98,7 @@ export async function serve(settings: Settings): Promise<void> {
   report(catalog, 'catalog loaded');
   if (signer) {
     await signer.reloadIfChanged();
+    await signer.watch();
     if (signer.lastError) log.error({ error: signer.lastError }, 'signing certificate unusable; profiles are served unsigned until it is fixed');
     else log.info({ notAfter: signer.loaded?.notAfter }, 'Apple profiles are signed');
     if (signer.permissionWarning) log.warn(signer.permissionWarning);
@@ -118,7 +119,7 @@ export async function serve(settings: Settings): Promise<void> {
   if (tls) {
     await main.listen({ host: settings.host, port: settings.httpsPort });
     tls.onChange = (error) => (error ? log.error({ error }, 'TLS certificate renewal unusable; keeping the current one') : log.info({ notAfter: tls.notAfter }, 'TLS certificate reloaded'));
-    tls.watch(main.server as unknown as HttpsServer);
+    await tls.watch(main.server as unknown as HttpsServer);
     // The port actually bound (--https-port 0 picks a free one).
     const httpsPort = (main.server.address() as AddressInfo).port;
     const companion = await buildApp(context, { ...common, redirectToHttpsPort: httpsPort });
@@ -161,6 +162,7 @@ export async function serve(settings: Settings): Promise<void> {
     timer.unref();
     store.close();
     tls?.close();
+    signer?.close();
     setTimeout(() => {
       metricsServer?.close();
       Promise.all(apps.map((app) => drain(app))).then(

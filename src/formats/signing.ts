@@ -7,8 +7,6 @@
  * (node-forge is RSA-only and mangles UTF-8 given as a JS string).
  */
 import { createHash, createPrivateKey, hash, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { keyPermissionWarning } from '../key-files.js';
 import type * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 
@@ -205,72 +203,6 @@ async function assertKeyMatchesLeaf(key: CryptoKey, algorithm: RsaHashedImportPa
   }
 }
 
-export interface SignerFiles {
-  readonly keyFile: string;
-  readonly certFile: string;
-}
-
-/**
- * The current signer, re-read when its files change (certificate renewals),
- * checked at most every `checkIntervalMs`. A failed reload keeps the last
- * good signer and records the error.
- */
-export class SignerSource {
-  private signer: ProfileSigner | undefined;
-  private stamp = '';
-  private lastCheck = 0;
-  private checking: Promise<void> | undefined;
-  lastError: string | undefined;
-  /** Set when the key file is readable by others. */
-  permissionWarning: string | undefined;
-  /** Called after each reload attempt (metrics, logs). */
-  onChange: ((signer: ProfileSigner | undefined, error: string | undefined) => void) | undefined;
-
-  constructor(
-    readonly files: SignerFiles,
-    private readonly checkIntervalMs = 5_000,
-  ) {}
-
-  /** The signer loaded last, without checking the files (metrics). */
-  get loaded(): ProfileSigner | undefined {
-    return this.signer;
-  }
-
-  async current(): Promise<ProfileSigner | undefined> {
-    return this.now();
-  }
-
-  /**
-   * The current signer, without waiting unless a check of the files is due
-   * (then a promise): most requests need no turn of the event loop.
-   */
-  now(): ProfileSigner | undefined | Promise<ProfileSigner | undefined> {
-    if (Date.now() - this.lastCheck < this.checkIntervalMs) return this.signer;
-    this.checking ??= this.reloadIfChanged().finally(() => {
-      this.checking = undefined;
-    });
-    return this.checking.then(() => this.signer);
-  }
-
-  async reloadIfChanged(): Promise<void> {
-    this.lastCheck = Date.now();
-    try {
-      const [key, cert] = await Promise.all([stat(this.files.keyFile), stat(this.files.certFile)]);
-      const stamp = `${key.mtimeMs}:${key.size}:${cert.mtimeMs}:${cert.size}:${key.ino}:${cert.ino}`;
-      if (stamp === this.stamp && this.signer) return;
-      const [keyPem, certPem] = await Promise.all([readFile(this.files.keyFile, 'utf8'), readFile(this.files.certFile, 'utf8')]);
-      this.signer = await createSigner(keyPem, certPem);
-      this.permissionWarning = keyPermissionWarning(this.files.keyFile);
-      this.stamp = stamp;
-      this.lastError = undefined;
-      this.onChange?.(this.signer, undefined);
-    } catch (error) {
-      this.lastError = error instanceof Error ? error.message : String(error);
-      this.onChange?.(this.signer, this.lastError);
-    }
-  }
-}
-
 /** The profile inside a signed (CMS SignedData, DER) profile, or undefined if it is not one. */
 export async function unwrapSignedProfile(der: Buffer): Promise<Buffer | undefined> {
   const { pkijs } = await asn1Libraries();
@@ -282,74 +214,5 @@ export async function unwrapSignedProfile(der: Buffer): Promise<Buffer | undefin
     return content ? Buffer.from(content.getValue()) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Signed profiles kept for repeated requests (a user tapping the link twice,
- * a device retrying), bounded in bytes. The key is what the unsigned
- * profile is made of (the provider object, which a reload replaces, and a
- * variant naming prefix, address and name) plus the signer, so a hit costs
- * neither building nor hashing the profile, and a catalog reload or a
- * certificate renewal never serves an old signature.
- *
- * Eviction is second-chance (CLOCK): oldest first, but an entry used since
- * it was last passed over goes to the back once more. A hit only sets a
- * flag. Moving the entry to the back on every hit (delete, then set with
- * the request's own key string) stored a new key per request: about 200
- * bytes promoted to the old generation each time, a mark-compact every 2-3 s
- * under repeated requests, with incremental steps of up to 19 ms (measured
- * with --trace-gc), which set the p99.
- */
-export class SignedProfileCache {
-  private readonly entries = new Map<string, { readonly profile: Buffer; used: boolean }>();
-  private readonly serials = new WeakMap<object, number>();
-  private nextSerial = 0;
-  private bytes = 0;
-
-  constructor(private readonly maxBytes = 8 * 1024 * 1024) {}
-
-  private key(signer: ProfileSigner, provider: object, variant: string): string {
-    let serial = this.serials.get(provider);
-    if (serial === undefined) this.serials.set(provider, (serial = this.nextSerial++));
-    return `${signer.fingerprint}\0${serial}\0${variant}`;
-  }
-
-  /** The signed profile made earlier for these inputs, if still kept. */
-  get(signer: ProfileSigner, provider: object, variant: string): Buffer | undefined {
-    const kept = this.entries.get(this.key(signer, provider, variant));
-    if (kept === undefined) return undefined;
-    kept.used = true;
-    return kept.profile;
-  }
-
-  /** Sign `content`, the unsigned profile of these inputs, and keep the result. */
-  async sign(signer: ProfileSigner, provider: object, variant: string, content: Buffer): Promise<Buffer> {
-    const key = this.key(signer, provider, variant);
-    const signed = await signer.sign(content);
-    const previous = this.entries.get(key);
-    if (previous) this.bytes -= previous.profile.length;
-    this.entries.delete(key);
-    this.entries.set(key, { profile: signed, used: false });
-    this.bytes += signed.length;
-    // A Map iterates in insertion order and visits entries set again during
-    // the loop, so a used entry comes round once more, unflagged. The
-    // profile just signed is not given up for the others.
-    for (const [oldest, kept] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      if (oldest === key) continue;
-      this.entries.delete(oldest);
-      if (kept.used) {
-        kept.used = false;
-        this.entries.set(oldest, kept);
-      } else {
-        this.bytes -= kept.profile.length;
-      }
-    }
-    return signed;
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 }

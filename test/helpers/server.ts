@@ -2,7 +2,7 @@
 import type { Test } from 'tap';
 import { buildCatalog, loadCatalog, type Catalog, type SourceFile } from '../../src/catalog/catalog.js';
 import type { CatalogStore } from '../../src/catalog/store.js';
-import type { SignerSource } from '../../src/formats/signing.js';
+import type { SignerSource } from '../../src/keys/signer-source.js';
 import { BUNDLED_PROVIDERS_DIR } from '../../src/paths.js';
 import { buildApp } from '../../src/server/app.js';
 import { httpFetch } from '../../src/http-client.js';

@@ -4,9 +4,10 @@
  * without a restart. A broken renewal keeps the working certificate.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import { keyPermissionWarning } from '../key-files.js';
+import { WatchedFiles } from '../watched-files.js';
+import { keyPermissionWarning } from './permissions.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -20,6 +21,7 @@ export class TlsSource {
   lastError: string | undefined;
   readonly permissionWarning: string | undefined;
   onChange: ((error: string | undefined) => void) | undefined;
+  private watched: WatchedFiles | undefined;
 
   constructor(readonly files: TlsFiles) {
     const { cert, key, notAfter } = TlsSource.read(files);
@@ -37,8 +39,8 @@ export class TlsSource {
     return { cert, key, notAfter: new Date(leaf.validTo) };
   }
 
-  /** Poll the files (reliable across atomic renames and symlink swaps) and update `server`. */
-  watch(server: Server, intervalMs = 5_000): void {
+  /** Re-read the files when they change (see watched-files.ts) and update `server`. */
+  async watch(server: Server, pollMs?: number): Promise<void> {
     const check = (): void => {
       try {
         const next = TlsSource.read(this.files);
@@ -52,12 +54,11 @@ export class TlsSource {
         this.onChange?.(this.lastError);
       }
     };
-    watchFile(this.files.certFile, { interval: intervalMs }, check);
-    watchFile(this.files.keyFile, { interval: intervalMs }, check);
+    this.watched ??= await WatchedFiles.start([this.files.certFile, this.files.keyFile], check, pollMs === undefined ? {} : { pollMs });
   }
 
   close(): void {
-    unwatchFile(this.files.certFile);
-    unwatchFile(this.files.keyFile);
+    this.watched?.close();
+    this.watched = undefined;
   }
 }
