@@ -5,7 +5,7 @@ import { createSigner } from '../src/formats/signing.js';
 import { SignerSource } from '../src/keys/signer-source.js';
 import { liveFiles, makePki, opensslVerify, type KeyKind } from './helpers/pki.js';
 import { request, startServer } from './helpers/server.js';
-import { validateProfile } from './helpers/apple-validator.js';
+import { APPLE_SCHEMA_MISSING, validateProfile } from './helpers/apple-validator.js';
 
 for (const kind of ['rsa', 'p256'] as KeyKind[]) {
   t.test(`${kind}: signed profiles verify with openssl and carry the unsigned bytes`, async (t) => {
@@ -21,7 +21,8 @@ for (const kind of ['rsa', 'p256'] as KeyKind[]) {
       t.equal(signed.body[0], 0x30, 'DER (a SEQUENCE), not XML');
       const content = opensslVerify(pki, signed.body, `${kind}-${query.length}`);
       t.ok(content.equals(unsigned.body), 'the embedded content equals the unsigned profile byte for byte');
-      t.same(validateProfile(content.toString('utf8')).errors, []);
+      if (APPLE_SCHEMA_MISSING) t.comment(APPLE_SCHEMA_MISSING);
+      else t.same(validateProfile(content.toString('utf8')).errors, []);
       const tampered = Buffer.from(signed.body);
       const at = tampered.indexOf(Buffer.from('PayloadDisplayName'));
       tampered[at] = tampered[at]! ^ 0x01;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { ISPDB_DIR } from './helpers/shared.js';
+import { ISPDB_DIR, sharedMissing } from './helpers/shared.js';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'dist', 'src', 'bin', 'mail-autoconfig.js');
@@ -69,7 +69,7 @@ t.test('render prints what the server answers', async (t) => {
   t.match(unknown.stderr, '404: no mail provider is configured here for unknown.example');
 });
 
-t.test('import: the whole ISPDB, then validate it; no overwrite without --force', async (t) => {
+t.test('import: the whole ISPDB, then validate it; no overwrite without --force', { skip: sharedMissing('ispdb') }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'import-'));
   const first = await cli('import', ISPDB_DIR, '--out', out);
   t.equal(first.code, 0, first.stderr.slice(0, 500));

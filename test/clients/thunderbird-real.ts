@@ -16,7 +16,7 @@ import { fillTemplate, parseAddress, type Mailbox } from '../../src/mailbox.js';
 import { capabilities } from '../../src/clients/capabilities.js';
 import { request, startServer } from '../helpers/server.js';
 import { figure } from '../helpers/figures.js';
-import { TB_HARNESS_DIR } from '../helpers/shared.js';
+import { sharedMissing, TB_HARNESS_DIR } from '../helpers/shared.js';
 
 const THUNDERBIRD = process.env.TB_BINARY ?? '/usr/bin/thunderbird';
 const run = promisify(execFile);
@@ -194,7 +194,10 @@ async function startBrokenUpstream(t: Test, upstream: string): Promise<string> {
   return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
 
-if (!existsSync(THUNDERBIRD)) {
+const harnessMissing = sharedMissing('tb-harness');
+if (harnessMissing) {
+  t.plan(0, harnessMissing);
+} else if (!existsSync(THUNDERBIRD)) {
   // CI installs thunderbird (.ci/run); there a missing binary is a failure.
   if (process.env.CI) t.fail(`Thunderbird is not installed at ${THUNDERBIRD}`);
   else t.plan(0, `Thunderbird is not installed at ${THUNDERBIRD} (apt-get install thunderbird)`);

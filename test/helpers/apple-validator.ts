@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { APPLE_SCHEMA_DIR } from './shared.js';
+import { APPLE_SCHEMA_DIR, sharedMissing } from './shared.js';
 
 interface KeyDef {
   key: string;
@@ -38,10 +38,15 @@ export interface Verdict {
 }
 
 const PROFILES_DIR = join(APPLE_SCHEMA_DIR, 'mdm', 'profiles');
+/** Why profiles cannot be checked here (no Apple schema in ../shared), or false. */
+export const APPLE_SCHEMA_MISSING = sharedMissing('apple-schema');
+
 const schemas = new Map<string, PayloadSchema>();
-for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.yaml'))) {
-  const schema = parseYaml(readFileSync(join(PROFILES_DIR, file), 'utf8')) as PayloadSchema;
-  schemas.set(schema.payload.payloadtype, schema);
+if (!APPLE_SCHEMA_MISSING) {
+  for (const file of readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.yaml'))) {
+    const schema = parseYaml(readFileSync(join(PROFILES_DIR, file), 'utf8')) as PayloadSchema;
+    schemas.set(schema.payload.payloadtype, schema);
+  }
 }
 const TOP_LEVEL = schemas.get('TopLevel')!;
 const COMMON = schemas.get('CommonPayloadKeys')!;
