@@ -30,7 +30,7 @@ t.test('the most preferred MX: lowest preference, ties by name', async (t) => {
 
 const missing = dnsmasqMissing();
 if (missing !== undefined) {
-  t.comment(missing);
+  t.skip(missing, async () => {});
 } else {
   let dnsmasq: Dnsmasq;
   const resolver = (options: MxResolverOptions = {}): MxResolver => new MxResolver({ servers: [dnsmasq.server], timeoutMs: 2000, ...options });

@@ -20,7 +20,7 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
 
 const missing = postgresMissing();
 if (missing !== undefined) {
-  t.comment(missing);
+  t.plan(0, missing);
 } else {
   let db: PostgresCluster;
   let passwordFile: string;
