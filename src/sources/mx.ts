@@ -194,7 +194,11 @@ export class MxResolver {
         retryAfterSeconds: this.busyRetryAfterSeconds,
       });
     }
-    const lookup = this.lookUp(name).then((result) => {
+    const lookup = this.lookUp(name).catch((error: unknown): Outcome => ({
+      // Not expected (every path above resolves), but a lookup must never reject or stay in flight.
+      answer: { kind: 'servfail', reason: `the MX lookup failed: ${error instanceof Error ? error.message : String(error)}` },
+      ttlSeconds: 0,
+    })).then((result) => {
       this.inFlight.delete(name);
       this.remember(name, result);
       return result.answer;
