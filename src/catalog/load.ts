@@ -19,6 +19,7 @@ import {
   type Server,
   type SocketType,
 } from './model.js';
+import { buildHosterKeys, type RawHosterKeys } from './hoster-keys.js';
 import type { Problem } from './problems.js';
 import { loadSchemaValidator } from './schema.js';
 
@@ -35,11 +36,10 @@ interface RawServer {
   sameLoginAsIncoming?: boolean;
 }
 type RawText = string | Record<string, string>;
-interface RawProvider {
+interface RawProvider extends RawHosterKeys {
   id: string;
   name: RawText;
   shortName?: string;
-  domains: string[];
   username?: string;
   usernameHint?: RawText;
   authentication?: Authentication | Authentication[];
@@ -93,12 +93,12 @@ export function loadProvider(file: string, text: string): LoadResult {
   return problems.some((p) => p.severity === 'error') ? { problems } : { provider, problems };
 }
 
-type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
+export type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
 
 /** The rules a JSON Schema cannot say, and the defaults. */
 function buildProvider(file: string, raw: RawProvider, report: Report): Provider {
   const domains: string[] = [];
-  raw.domains.forEach((domain, i) => {
+  (raw.domains ?? []).forEach((domain, i) => {
     const ascii = normalizeDomain(domain);
     if (ascii === null) report(['domains', i], 'error', `"${domain}" is not a valid domain name`);
     else if (domains.includes(ascii)) report(['domains', i], 'error', `domain "${domain}" is listed twice (as ${ascii})`);
@@ -180,6 +180,7 @@ function buildProvider(file: string, raw: RawProvider, report: Report): Provider
     documentation: (raw.documentation ?? []).map((d) => ({ url: d.url, description: toLocalized(d.description) })),
     ...(raw.notes !== undefined ? { notes: toLocalized(raw.notes) } : {}),
     ...(raw.oauth2 !== undefined ? { oauth2: { ...raw.oauth2 } } : {}),
+    ...buildHosterKeys(file, raw, report),
     source: file,
   };
 }
@@ -321,6 +322,9 @@ const FRIENDLY_PATTERN: Record<string, string> = {
   tokenURL: 'tokenURL must be an http(s) URL',
   shortName: 'shortName must not contain control characters',
   maxMessageSize: 'maxMessageSize must be a number of bytes or a size like "50 MB" or "50 MiB"',
+  connection: 'connection must be a postgresql:// URL, e.g. postgresql://autoconfig@db.hoster.example/customers',
+  passwordEnv: 'passwordEnv must be the name of an environment variable (letters, digits, _)',
+  listen: 'listen must be a channel name of lower-case letters, digits and _ (at most 63), as NOTIFY takes it',
 };
 
 const HINTS: Record<string, string> = {

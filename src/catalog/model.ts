@@ -83,8 +83,40 @@ export interface Provider {
   readonly documentation: readonly DocumentationLink[];
   readonly notes?: LocalizedText;
   readonly oauth2?: OAuth2Endpoints;
+  /**
+   * Host names of the provider's own (autoconfig.hoster.example): a request
+   * arriving on one is answered with this provider for any address's domain.
+   * ASCII, lower case, no trailing dot.
+   */
+  readonly serviceHosts: readonly string[];
+  /**
+   * MX host patterns, normalised like domains: an exact host name, or
+   * "*.suffix" for one or more labels in front of suffix (see src/sources/mx.ts).
+   */
+  readonly mxPatterns: readonly string[];
+  /** Absolute path of a plain text domain list (src/catalog/domain-list.ts). */
+  readonly domainsFile?: string;
+  readonly domainsQuery?: DomainsQuery;
   /** The file the provider was loaded from (for messages, never for output). */
   readonly source: string;
+}
+
+/** Where a PostgreSQL password comes from; the password itself is never in the model. */
+export type PasswordSource = { readonly file: string } | { readonly env: string };
+
+/** Domains read from PostgreSQL (src/sources/postgres-domains.ts). */
+export interface DomainsQuery {
+  /** postgresql:// URL without a password. */
+  readonly connection: string;
+  /** Absent: no password (certificate or trust authentication). Files are absolute paths. */
+  readonly password?: PasswordSource;
+  /** Returns one column of domain names. */
+  readonly query: string;
+  /** LISTEN channel whose NOTIFY makes the query run again. */
+  readonly listen?: string;
+  readonly refreshSeconds: number;
+  /** Bounds a connection attempt and the query alike. */
+  readonly timeoutSeconds: number;
 }
 
 /** Standard ports (IANA; RFC 8314 for implicit TLS submission on 465). */

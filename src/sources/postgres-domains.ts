@@ -1,0 +1,300 @@
+/**
+ * A provider's domains from the hoster's own PostgreSQL database (a
+ * provider's `domainsQuery`, issue 21): the admin's query returns one column
+ * of domain names; every replica runs it at start, on a NOTIFY on the
+ * `listen` channel (a trigger on the customer table sends it), and every
+ * refresh interval in case a notification was missed.
+ *
+ * Faults stay here: a query that fails, times out or returns the wrong
+ * columns, and a database that is down, leave the last good list in service;
+ * state() says what went wrong and since when, for /readyz and metrics. The
+ * LISTEN connection and the refresh come back by themselves, with backoff.
+ *
+ * The password is fetched for each new connection (so a rotated password
+ * file is picked up) and appears in no message, state or log line.
+ */
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
+import { DomainCollector, MAX_REPORTED_PROBLEMS } from '../catalog/domain-list.js';
+import type { PasswordSource } from '../catalog/model.js';
+
+export interface DomainSourceLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface PostgresDomainSourceOptions {
+  /** Names the source in messages, e.g. "domainsQuery of providers/hoster.yaml". */
+  readonly name: string;
+  /** postgresql:// URL; a password in it is removed from every message. */
+  readonly connection: string;
+  /** Called for each new connection; see passwordFrom. */
+  readonly password?: () => Promise<string>;
+  readonly query: string;
+  /** Channel to LISTEN on; a NOTIFY there makes the query run again. */
+  readonly listen?: string;
+  /** Run the query this often, NOTIFY or not. */
+  readonly refreshMs: number;
+  /** Bounds a connection attempt and the query (statement_timeout, and the client's own). */
+  readonly timeoutMs: number;
+  /** First and longest wait before reconnecting or retrying after a failure (default 500 ms, 30 s). */
+  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly log?: DomainSourceLog;
+}
+
+export interface PostgresDomainState {
+  /** The last read succeeded. */
+  readonly ok: boolean;
+  /** Why the last read failed (kept until the next success). */
+  readonly lastError?: string;
+  readonly lastErrorAt?: Date;
+  readonly lastSuccessAt?: Date;
+  /** Rows the last good read returned, and the domains kept of them. */
+  readonly rowCount: number;
+  readonly domainCount: number;
+  /** Rows of the last good read that were not kept (at most 1000, then a count). */
+  readonly problems: readonly string[];
+  /** The LISTEN connection is up (always false without a channel). */
+  readonly listening: boolean;
+  /** The connection URL without any password. */
+  readonly connection: string;
+}
+
+export type DomainListener = (domains: readonly string[]) => void;
+
+/** Where the model says the password is → a function reading it when a connection needs it. */
+export function passwordFrom(source: PasswordSource | undefined, env: Readonly<Record<string, string | undefined>>): (() => Promise<string>) | undefined {
+  if (source === undefined) return undefined;
+  if ('file' in source) {
+    // A trailing newline is how editors and `echo` leave a secret file.
+    return async () => (await readFile(source.file, 'utf8')).replace(/\r?\n$/, '');
+  }
+  return async () => {
+    const value = env[source.env];
+    if (value === undefined) throw new Error(`the environment variable ${source.env} (passwordEnv) is not set`);
+    return value;
+  };
+}
+
+/** The URL as it may be shown: no password, in the user part or as a parameter. */
+export function redactConnection(connection: string): string {
+  try {
+    const url = new URL(connection);
+    if (url.password !== '') url.password = 'redacted';
+    if (url.searchParams.has('password')) url.searchParams.set('password', 'redacted');
+    return url.toString();
+  } catch {
+    return 'an invalid connection URL';
+  }
+}
+
+export class PostgresDomainSource {
+  private readonly pool: pg.Pool;
+  private readonly listeners = new Set<DomainListener>();
+  private readonly backoff: { readonly first: number; readonly max: number };
+  private current: readonly string[] = [];
+  private status: Omit<PostgresDomainState, 'listening' | 'connection'> = { ok: false, rowCount: 0, domainCount: 0, problems: [] };
+  private listening = false;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private listenClient: pg.Client | undefined;
+  private listenLoop: Promise<void> | undefined;
+  private wakeListenLoop: (() => void) | undefined;
+
+  constructor(private readonly options: PostgresDomainSourceOptions) {
+    this.backoff = options.backoffMs ?? { first: 500, max: 30_000 };
+    this.pool = new pg.Pool({ ...this.clientConfig(), max: 2, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+    // An idle client whose connection drops emits here; without a listener it would crash the process.
+    this.pool.on('error', (error) => this.options.log?.warn(`${this.options.name}: idle database connection lost: ${error.message}`));
+  }
+
+  /** The first read (success or not), then LISTEN and the refresh interval. */
+  async start(): Promise<void> {
+    await this.refresh();
+    if (this.options.listen !== undefined && !this.closed) this.listenLoop = this.keepListening(this.options.listen);
+  }
+
+  /** The last good list (empty until the first good read). */
+  get domains(): readonly string[] {
+    return this.current;
+  }
+
+  /** Called with the new list whenever a read finds a different one. Returns the unsubscribe. */
+  onChange(listener: DomainListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  state(): PostgresDomainState {
+    return { ...this.status, listening: this.listening, connection: redactConnection(this.options.connection) };
+  }
+
+  /**
+   * Run the query now. A refresh asked for while one runs makes one more
+   * run after it (a burst of NOTIFYs costs at most two reads).
+   */
+  refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.readOnce();
+      } while (this.again && !this.closed);
+    })().finally(() => {
+      this.running = undefined;
+      this.scheduleRefresh();
+    });
+    return this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+    this.wakeListenLoop?.();
+    await this.listenClient?.end().catch(() => {});
+    await this.listenLoop;
+    await this.running;
+    await this.pool.end().catch(() => {});
+  }
+
+  private clientConfig(): pg.ClientConfig {
+    // Parsed here rather than passed as connectionString: pg would let the
+    // URL's empty password override the password function.
+    const { password: _none, ...fromUrl } = parseIntoClientConfig(this.options.connection);
+    return {
+      ...fromUrl,
+      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+      connectionTimeoutMillis: this.options.timeoutMs,
+      // The server stops the query (statement_timeout); the client gives up a little later if the server cannot.
+      statement_timeout: this.options.timeoutMs,
+      query_timeout: this.options.timeoutMs + 1000,
+      application_name: 'mail-autoconfig',
+      // A LISTEN connection is idle for hours: keepalives find a dead peer.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    };
+  }
+
+  /** After a good read, the refresh interval; after a failure, sooner, backing off. */
+  private scheduleRefresh(): void {
+    if (this.closed) return;
+    clearTimeout(this.refreshTimer);
+    const delay = this.failures === 0 ? this.options.refreshMs : Math.min(this.options.refreshMs, this.backoffDelay(this.failures));
+    this.refreshTimer = setTimeout(() => void this.refresh(), delay);
+    this.refreshTimer.unref();
+  }
+
+  private backoffDelay(failures: number): number {
+    return Math.min(this.backoff.first * 2 ** Math.max(failures - 1, 0), this.backoff.max);
+  }
+
+  private async readOnce(): Promise<void> {
+    let result: pg.QueryArrayResult<unknown[]>;
+    try {
+      result = await this.pool.query<unknown[]>({ text: this.options.query, rowMode: 'array' });
+    } catch (error) {
+      return this.failed(describeError(error));
+    }
+    if (result.fields.length !== 1) {
+      const names = result.fields.map((f) => f.name).join(', ');
+      return this.failed(`the query returns ${result.fields.length} columns (${names || 'none'}); it must return one column of domain names`);
+    }
+    const collector = new DomainCollector('row');
+    const problems: string[] = [];
+    let unreported = 0;
+    for (let i = 0; i < result.rows.length; i++) {
+      const value = result.rows[i]![0];
+      if (value !== null && typeof value !== 'string') {
+        return this.failed(`the column "${result.fields[0]!.name}" holds ${typeof value} values (row ${i + 1}), not domain names as text`);
+      }
+      const problem = value === null ? 'NULL is not a domain name' : collector.add(value, i + 1);
+      if (problem === undefined) continue;
+      if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${this.options.name}, row ${i + 1}: ${problem}`);
+      else unreported++;
+    }
+    if (unreported > 0) problems.push(`${this.options.name}: ${unreported} more row(s) not kept`);
+    this.succeeded(collector.domains, result.rows.length, problems);
+  }
+
+  private succeeded(domains: readonly string[], rowCount: number, problems: readonly string[]): void {
+    const recovered = this.failures > 0;
+    const sameProblems = problems.length === this.status.problems.length && problems.every((p, i) => p === this.status.problems[i]);
+    this.failures = 0;
+    this.status = { ok: true, lastSuccessAt: new Date(), rowCount, domainCount: domains.length, problems };
+    if (recovered) this.options.log?.info(`${this.options.name}: read ${domains.length} domain(s) again after a failure`);
+    // Each refresh finds the same bad rows again; say so when they change, not every time.
+    if (problems.length > 0 && !sameProblems) this.options.log?.warn(`${problems.length} row(s) not kept; the first: ${problems[0]}`);
+    const changed = !sameMembers(this.current, domains);
+    this.current = domains;
+    if (changed) for (const listener of this.listeners) listener(domains);
+  }
+
+  private failed(reason: string): void {
+    this.failures++;
+    const { lastSuccessAt, rowCount, domainCount, problems } = this.status;
+    this.status = { ok: false, lastError: reason, lastErrorAt: new Date(), ...(lastSuccessAt ? { lastSuccessAt } : {}), rowCount, domainCount, problems };
+    this.options.log?.warn(`${this.options.name}: ${reason}; keeping the last good list of ${this.current.length} domain(s)`);
+  }
+
+  /** A dedicated connection that LISTENs; when it drops, a new one after a backoff. */
+  private async keepListening(channel: string): Promise<void> {
+    let attempt = 0;
+    while (!this.closed) {
+      const client = new pg.Client(this.clientConfig());
+      this.listenClient = client;
+      const ended = new Promise<string>((resolve) => {
+        client.on('error', (error) => resolve(describeError(error)));
+        client.on('end', () => resolve('the connection ended'));
+      });
+      client.on('notification', () => void this.refresh());
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+        this.listening = true;
+        if (attempt > 0) this.options.log?.info(`${this.options.name}: listening on ${channel} again`);
+        attempt = 0;
+        // Notifications sent while no one listened are lost: read once now.
+        void this.refresh();
+        const reason = await ended;
+        if (!this.closed) this.options.log?.warn(`${this.options.name}: LISTEN ${channel} connection lost: ${reason}`);
+      } catch (error) {
+        if (!this.closed && attempt === 0) this.options.log?.warn(`${this.options.name}: cannot LISTEN on ${channel}: ${describeError(error)}`);
+      }
+      this.listening = false;
+      await client.end().catch(() => {});
+      if (this.closed) break;
+      attempt++;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.backoffDelay(attempt));
+        timer.unref();
+        this.wakeListenLoop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+/** pg's errors in one line: the server's message and code, or the socket's. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code } = error as Error & { code?: string };
+  const message = error.message || (error as Error & { errors?: Error[] }).errors?.map((e) => e.message).join('; ') || error.name;
+  if (/canceling statement due to statement timeout|Query read timeout/i.test(message)) return `the query took longer than allowed (${message})`;
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((domain) => set.has(domain));
+}
