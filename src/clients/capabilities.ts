@@ -10,10 +10,23 @@
  * - Outlook (POX Autodiscover) can be told a password login (SPA off), NTLM
  *   (SPA on) or no authentication for SMTP; POX has no OAuth2, and Outlook
  *   does not speak CRAM-MD5 or GSSAPI to IMAP servers (research: outlook.md).
+ * - Thunderbird's own Autodiscover reader (it falls back to Autodiscover
+ *   when autoconfig fails) takes any SSL "off" as no TLS and otherwise
+ *   decides by port: 143/110/25/587 are STARTTLS, every other port implicit
+ *   TLS; SPA on is "a secure password method" (CRAM-MD5, NTLM, GSSAPI).
+ *   Measured with Thunderbird 153.8 (ExchangeAutoDiscover.sys.mjs,
+ *   readAutoDiscoverXML).
+ * - Thunderbird for Android reads IMAP and SMTP only, rejects the whole
+ *   document for one plain entry, and logs in with a password (plain or
+ *   CRAM-MD5) or OAuth2 (research: thunderbird.md §3).
  * - Apple Mail takes one incoming and one outgoing server
  *   (com.apple.mail.managed): IMAP over POP3, implicit TLS over STARTTLS,
  *   with password, CRAM-MD5, NTLM, or none for SMTP; no OAuth2 in profiles
  *   (research: apple.md).
+ *
+ * Each client gets either a complete account (a server in each direction)
+ * or a refusal it understands, never half an account: a client that can use
+ * no server of one direction is told so (capabilities().<client>.missing).
  */
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { message } from '../messages.js';
@@ -39,11 +52,60 @@ export interface AppleServerChoice {
 
 export type AppleChoice = { ok: true; servers: AppleServerChoice } | { ok: false; missing: 'incoming' | 'outgoing' };
 
+export type Direction = 'incoming' | 'outgoing';
+
+/** The servers one client can use, in the provider's order, and the direction it can use none of. */
+export interface ClientServers {
+  readonly incoming: readonly Server[];
+  readonly outgoing: readonly Server[];
+  /** Set when the client can use no server of this direction: it must be refused, not half configured. */
+  readonly missing: Direction | undefined;
+}
+
 export interface ClientCapabilities {
   /** Servers Outlook can be told about, in the provider's order (incoming first). */
   readonly outlookServers: readonly Server[];
+  readonly outlook: ClientServers;
+  /** What Thunderbird's Autodiscover reader reads as the provider means it (see above). */
+  readonly thunderbirdAutodiscover: ClientServers;
+  readonly android: ClientServers;
   /** The servers of an Apple profile, or the direction Apple Mail can use no server of. */
   readonly apple: AppleChoice;
+}
+
+function usable(provider: Provider, can: (server: Server) => boolean): ClientServers {
+  const incoming = provider.incoming.filter(can);
+  const outgoing = provider.outgoing.filter(can);
+  return { incoming, outgoing, missing: incoming.length === 0 ? 'incoming' : outgoing.length === 0 ? 'outgoing' : undefined };
+}
+
+/** Ports Thunderbird's Autodiscover reader takes as STARTTLS when SSL is not off. */
+const STARTTLS_PORTS: ReadonlySet<number> = new Set([143, 110, 25, 587]);
+
+/** The method Thunderbird's Autodiscover reader would use: a password (SPA off), a secure method (SPA on), or none for SMTP. */
+export function thunderbirdAutodiscoverMethod(server: Server): Authentication | undefined {
+  return server.authentication.find((m) => m === 'password-cleartext' || m === 'password-encrypted' || m === 'ntlm' || m === 'gssapi' || (m === 'none' && server.protocol === 'smtp'));
+}
+
+/** Whether Thunderbird reads this server's TLS mode from the port as it is (see above). */
+function portTellsThunderbird(server: Server): boolean {
+  if (server.socketType === 'plain') return true;
+  return (server.socketType === 'starttls') === STARTTLS_PORTS.has(server.port);
+}
+
+const ANDROID_METHODS: readonly Authentication[] = ['password-cleartext', 'password-encrypted', 'oauth2'];
+
+/**
+ * Android takes the first IMAP and the first SMTP entry, but one entry it
+ * cannot read (plain, or no method it knows) rejects the whole document:
+ * then it can use nothing, and the direction of that entry is named.
+ */
+function androidServers(provider: Provider): ClientServers {
+  const imap = provider.incoming.filter((s) => s.protocol === 'imap');
+  const unreadable = (s: Server): boolean => s.socketType === 'plain' || !s.authentication.some((m) => ANDROID_METHODS.includes(m));
+  const rejectedBy = [...imap, ...provider.outgoing].find(unreadable);
+  if (rejectedBy !== undefined) return { incoming: [], outgoing: [], missing: rejectedBy.protocol === 'smtp' ? 'outgoing' : 'incoming' };
+  return { incoming: imap, outgoing: provider.outgoing, missing: imap.length === 0 ? 'incoming' : undefined };
 }
 
 const decided = new WeakMap<Provider, ClientCapabilities>();
@@ -52,8 +114,12 @@ const decided = new WeakMap<Provider, ClientCapabilities>();
 export function capabilities(provider: Provider): ClientCapabilities {
   let found = decided.get(provider);
   if (found === undefined) {
+    const outlook = usable(provider, (s) => outlookMethod(s) !== undefined);
     found = {
-      outlookServers: [...provider.incoming, ...provider.outgoing].filter((s) => outlookMethod(s) !== undefined),
+      outlookServers: [...outlook.incoming, ...outlook.outgoing],
+      outlook,
+      thunderbirdAutodiscover: usable(provider, (s) => thunderbirdAutodiscoverMethod(s) !== undefined && portTellsThunderbird(s)),
+      android: androidServers(provider),
       apple: chooseApple(provider),
     };
     decided.set(provider, found);
