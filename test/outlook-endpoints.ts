@@ -106,7 +106,49 @@ t.test('not derivable user names: no LoginName; the hoster uses STARTTLS first',
   t.same(smtp.map((p: any) => [p.Port, p.SSL, p.Encryption]), [['587', 'off', 'TLS'], ['465', 'on', 'SSL']]);
 });
 
-t.test('errors: documents in the root namespace with a 4xx status, valid against the official schema', async (t) => {
+const THUNDERBIRD_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Thunderbird/153.8.0';
+const OUTLOOK_UA = 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)';
+
+const RESTRICTED = `id: restricted
+name: Restricted
+domains: [cram.example]
+incoming:
+  - { type: imap, host: imap.cram.example, port: 993 }
+  - { type: imap, host: imap.cram.example, port: 10143, socketType: starttls }
+outgoing:
+  - { host: smtp.cram.example, port: 587, socketType: starttls, authentication: password-encrypted }
+`;
+
+t.test('Thunderbird gets STARTTLS it reads as STARTTLS; Outlook\'s bytes stay as they were', async (t) => {
+  const { url } = await startServer(t);
+  const asOutlook = await post(url, forAddress('kunde@bücher.example'), { 'content-type': 'text/xml', 'user-agent': OUTLOOK_UA });
+  const asNobody = await post(url, forAddress('kunde@bücher.example'));
+  t.ok(asOutlook.body.equals(asNobody.body), 'Outlook (and any other client) gets the documented pair');
+  const asThunderbird = await post(url, forAddress('kunde@bücher.example'), { 'content-type': 'text/xml; charset=utf-8', 'user-agent': THUNDERBIRD_UA });
+  t.equal(asThunderbird.status, 200);
+  for (const response of [asOutlook, asThunderbird]) t.equal(response.headers.vary, 'User-Agent', 'caches keep the two apart');
+  const protocols = (text: string) => parseXml(text).Autodiscover.Response.Account.Protocol.map((p: any) => `${p.Type} ${p.Port} SSL=${p.SSL} ${p.Encryption}`);
+  t.same(protocols(asOutlook.text).filter((p: string) => p.startsWith('SMTP')), ['SMTP 587 SSL=off TLS', 'SMTP 465 SSL=on SSL']);
+  // Thunderbird reads SSL=off as no TLS at all, and otherwise 587 as STARTTLS.
+  t.same(protocols(asThunderbird.text).filter((p: string) => p.startsWith('SMTP')), ['SMTP 587 SSL=on TLS', 'SMTP 465 SSL=on SSL']);
+  t.notMatch(asThunderbird.text, '<SSL>off</SSL>', 'nothing Thunderbird would take for plain text');
+  t.equal(xmllint(asThunderbird.text, 'OutlookPoxResponse.xsd'), '');
+});
+
+t.test('a client that can use no server of one direction is refused, never half configured', async (t) => {
+  const { url } = await startServer(t, { sources: [{ file: 'restricted.yaml', text: RESTRICTED }] });
+  const outlook = await post(url, forAddress('alice@cram.example'), { 'content-type': 'text/xml', 'user-agent': OUTLOOK_UA });
+  t.equal(outlook.status, 404, 'Outlook cannot do CRAM-MD5: an error document, so it offers manual set-up');
+  t.not(outlook.status, 401);
+  t.equal(Number(parseXml(outlook.text).Autodiscover.Response.Error.ErrorCode), 501);
+  t.match(outlook.headers['x-autodiscover-reason'], /no outgoing server Outlook can use/);
+  const thunderbird = await post(url, forAddress('alice@cram.example'), { 'content-type': 'text/xml', 'user-agent': THUNDERBIRD_UA });
+  t.equal(thunderbird.status, 200, 'Thunderbird can: SPA on is its "secure password" (CRAM-MD5)');
+  const protocols = parseXml(thunderbird.text).Autodiscover.Response.Account.Protocol;
+  t.same(protocols.map((p: any) => `${p.Type} ${p.Port} SPA=${p.SPA}`), ['IMAP 993 SPA=off', 'SMTP 587 SPA=on'], 'STARTTLS on 10143 left out: Thunderbird would read that port as implicit TLS');
+});
+
+t.test('errors: documents in the root namespace (a 4xx status, but 200 for another schema), valid against the official schema', async (t) => {
   const { url } = await startServer(t);
   const cases: [string, string | Buffer, number, number][] = [
     ['unknown domain', forAddress('alice@unknown.example'), 404, 500],
@@ -116,8 +158,9 @@ t.test('errors: documents in the root namespace with a 4xx status, valid against
     ['wrong namespace', forAddress('alice@example.com').replace(REQUEST_NS, 'urn:other'), 400, 600],
     ['no address', pox(`<AcceptableResponseSchema>${SCHEMA_2006A}</AcceptableResponseSchema>`), 400, 600],
     ['invalid address', forAddress('not-an-address'), 404, 500],
-    ['ActiveSync mobilesync schema', forAddress('alice@example.com', MOBILESYNC), 406, 601],
-    ['other schema', forAddress('alice@example.com', 'urn:whatever'), 406, 601],
+    // New Outlook probes with ActiveSync's schema; Error 601 at 200 makes it go on (Stalwart answers so).
+    ['ActiveSync mobilesync schema', forAddress('alice@example.com', MOBILESYNC), 200, 601],
+    ['other schema', forAddress('alice@example.com', 'urn:whatever'), 200, 601],
   ];
   for (const [name, body, status, code] of cases) {
     const response = await post(url, body);

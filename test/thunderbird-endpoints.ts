@@ -55,7 +55,7 @@ t.test('the XML carries every server of the YAML, in order, field by field', asy
         port: s.port,
         socketType: { ssl: 'SSL', starttls: 'STARTTLS', plain: 'plain' }[s.socketType],
         authentication: [...s.authentication],
-        username: s.username ?? '',
+        username: s.username ?? 'Enter your user name',
       }));
     t.same(incoming, expected(provider.incoming), `${provider.id} incoming`);
     t.same(outgoing, expected(provider.outgoing), `${provider.id} outgoing`);
@@ -64,21 +64,35 @@ t.test('the XML carries every server of the YAML, in order, field by field', asy
   }
 });
 
-t.test('user names: placeholders filled for a mailbox, empty when not derivable', async (t) => {
+t.test('user names: placeholders filled for a mailbox, a hint in words when not derivable', async (t) => {
   const { url } = await startServer(t, {
     sources: [{ file: 'tricky.yaml', text: NAMES }],
   });
   const filled = thunderbirdServers((await request(`${url}/mail/config-v1.1.xml?emailaddress=bob.smith%40tricky.example`)).text);
   t.equal(filled.incoming[0]!.username, 'bob.smith');
   t.equal(filled.outgoing[0]!.username, 'bob.smith@tricky.example');
-  // Thunderbird's JXON would turn "00123" into the number 123: keep the placeholder.
-  const numeric = thunderbirdServers((await request(`${url}/mail/config-v1.1.xml?emailaddress=00123%40tricky.example`)).text);
-  t.equal(numeric.incoming[0]!.username, '%EMAILLOCALPART%');
-  t.equal(numeric.outgoing[0]!.username, '00123@tricky.example');
+  // Thunderbird's JXON would turn "00123" into the number 123, "1e3" into 1000, "true" into a boolean: keep the placeholder.
+  for (const local of ['00123', '1e3', 'TRUE', '0x1f', '1.50']) {
+    const altered = thunderbirdServers((await request(`${url}/mail/config-v1.1.xml?emailaddress=${local}%40tricky.example`)).text);
+    t.equal(altered.incoming[0]!.username, '%EMAILLOCALPART%', `${local}: the placeholder, for Thunderbird to fill`);
+    t.equal(altered.outgoing[0]!.username, `${local}@tricky.example`);
+  }
+  // What reads back as itself arrives intact (and Thunderbird 153 converts no dates).
+  for (const local of ['12345', 'kd 12345'.replace(' ', '.'), 'john1']) {
+    const intact = thunderbirdServers((await request(`${url}/mail/config-v1.1.xml?emailaddress=${local}%40tricky.example`)).text);
+    t.equal(intact.incoming[0]!.username, local, `${local}: filled in`);
+  }
 
   const { url: hoster } = await startServer(t);
   const ask = thunderbirdServers((await request(`${hoster}/mail/config-v1.1.xml?emailaddress=k1%40example.org`)).text);
-  t.same(ask.incoming.map((s) => s.username), ['', '', ''], 'customer numbers: clients must ask');
+  t.same(ask.incoming.map((s) => s.username), ['Enter your user name', 'Enter your user name', 'Enter your user name'], 'customer numbers: a hint in words, never empty (Thunderbird makes "true" of that)');
+  t.same(ask.outgoing.map((s) => s.username), ['Enter your user name', 'Enter your user name']);
+  const german = await request(`${hoster}/mail/config-v1.1.xml?emailaddress=k1%40example.org`, { headers: { 'accept-language': 'de-DE,de;q=0.9,en;q=0.5' } });
+  t.same(thunderbirdServers(german.text).incoming.map((s) => s.username), ['Benutzernamen eintragen', 'Benutzernamen eintragen', 'Benutzernamen eintragen'], 'in the language Thunderbird asks for');
+  t.equal(german.headers.vary, 'Accept-Language');
+  t.not(german.headers.etag, (await request(`${hoster}/mail/config-v1.1.xml?emailaddress=k1%40example.org`)).headers.etag, 'each language its own validator');
+  const derivable = await request(`${url}/mail/config-v1.1.xml?emailaddress=bob%40tricky.example`);
+  t.equal(derivable.headers.vary, undefined, 'no Vary where nothing depends on the language');
 });
 
 t.test('names and descriptions are escaped by the builder', async (t) => {

@@ -11,6 +11,7 @@
 import {
   OUTLOOK_CONTENT_TYPE,
   parseOutlookRequest,
+  type OutlookReader,
   renderOutlook,
   renderOutlookError,
   type AutodiscoverErrorKind,
@@ -23,8 +24,10 @@ import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
   invalidRequest: 400,
   notFound: 404,
-  // The request is fine, but asks for a response schema we do not serve.
-  providerUnavailable: 406,
+  // The request is fine, but asks for a response schema we do not serve
+  // (ActiveSync's mobilesync): 200 with Error 601, as Stalwart answers. New
+  // Outlook probes with it, and a 4xx there made its set-up fail (research: outlook.md).
+  providerUnavailable: 200,
   noSettings: 404,
 };
 
@@ -38,15 +41,24 @@ export function outlookError(kind: AutodiscoverErrorKind, reason: string, status
   };
 }
 
-function settings(lookup: Lookup | Refusal): Answer {
+/** Which variant of the settings the client reads (see OutlookReader): Thunderbird names itself in its User-Agent. */
+function readerOf(exchange: Exchange): OutlookReader {
+  return exchange.headers['user-agent']?.includes('Thunderbird/') ? 'thunderbird' : 'outlook';
+}
+
+const SETTINGS_HEADERS = { 'content-type': OUTLOOK_CONTENT_TYPE, 'cache-control': 'private, no-store', vary: 'User-Agent' };
+
+function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
-  if (capabilities(lookup.provider).outlookServers.length === 0) {
-    return outlookError('noSettings', 'the provider has no server Outlook can use with a password (OAuth2 only)');
-  }
+  const reader = readerOf(exchange);
+  const usable = reader === 'thunderbird' ? capabilities(lookup.provider).thunderbirdAutodiscover : capabilities(lookup.provider).outlook;
+  // A client that can use no server of one direction gets the error document,
+  // so it offers manual set-up, never an account that cannot receive or send.
+  if (usable.missing !== undefined) return outlookError('noSettings', `the provider has no ${usable.missing} server ${reader === 'thunderbird' ? 'Thunderbird' : 'Outlook'} can use through Autodiscover (its sign-in method or TLS port)`);
   return {
     status: 200,
-    headers: { 'content-type': OUTLOOK_CONTENT_TYPE, 'cache-control': 'private, no-store' },
-    body: renderOutlook(lookup.provider, lookup.domain, lookup.mailbox),
+    headers: SETTINGS_HEADERS,
+    body: renderOutlook(lookup.provider, lookup.domain, lookup.mailbox, reader),
     served: { format: 'outlook', domain: lookup.domain },
   };
 }
@@ -57,7 +69,7 @@ export function outlookPost(context: ServerContext, exchange: Exchange): Answer 
   if (!parsed.ok) return outlookError(parsed.error, parsed.reason);
   const mailbox = mailboxFrom(parsed.address);
   if (mailbox instanceof Refusal) return outlookError('notFound', mailbox.reason);
-  return settings(lookupMailbox(context.catalog(), mailbox));
+  return settings(exchange, lookupMailbox(context.catalog(), mailbox));
 }
 
 /**
@@ -65,7 +77,7 @@ export function outlookPost(context: ServerContext, exchange: Exchange): Answer 
  * settings for that mailbox; without, those of the Host's domain with no LoginName.
  */
 export function outlookGet(context: ServerContext, exchange: Exchange): Answer {
-  return settings(lookupRequest(context.catalog(), exchange, ['emailaddress', 'email']));
+  return settings(exchange, lookupRequest(context.catalog(), exchange, ['emailaddress', 'email']));
 }
 
 /**

@@ -3,23 +3,19 @@
  * settings and each client's own words for one mailbox), English or German
  * by ?lang= or Accept-Language.
  */
-import accepts from 'accepts';
-import { GUIDE_CONTENT_TYPE, LANGUAGES, renderGuide, renderPage } from '../formats/guide.js';
+import { GUIDE_CONTENT_TYPE, renderGuide, renderPage } from '../formats/guide.js';
 import { parseAddress } from '../mailbox.js';
 import { message } from '../messages.js';
 import type { ServerContext } from './context.js';
 import { queryParameter, Refusal, type Answer, type Exchange, type Served } from './exchange.js';
+import { preferredLanguage } from './language.js';
 import { lookupMailbox } from './lookup.js';
 
 /** No script at all, styles only from here, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/** The page's language: ?lang= when it names one we have, else the client's Accept-Language, else English. */
 function language(exchange: Exchange): string {
-  const asked = queryParameter(exchange.query, ['lang']);
-  if (typeof asked === 'string' && LANGUAGES.includes(asked)) return asked;
-  const negotiated = accepts({ headers: exchange.headers } as Parameters<typeof accepts>[0]).languages([...LANGUAGES]);
-  return typeof negotiated === 'string' ? negotiated : LANGUAGES[0]!;
+  return preferredLanguage(exchange, { fromQuery: true });
 }
 
 function html(status: number, body: Buffer, lang: string, served: Served): Answer {

@@ -3,10 +3,11 @@
  * (autoconfig.<domain>/mail/config-v1.1.xml, <domain>/.well-known/...) and the
  * ISPDB layout (/v1.1/<domain>) that mailnews.auto_config_url can point at.
  */
-import { THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../formats/thunderbird.js';
+import { needsLanguage, THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../formats/thunderbird.js';
 import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
+import { preferredLanguage } from './language.js';
 import { lookupDomain, lookupRequest, type Lookup } from './lookup.js';
 
 const HEADERS = {
@@ -16,12 +17,16 @@ const HEADERS = {
   // The data is public (draft-ietf-mailmaint-autoconfig: configs MUST be public); web mail clients may read it.
   'access-control-allow-origin': '*',
 };
+/** A hint in words where the log-in name goes: in the client's language (Thunderbird sends Accept-Language). */
+const WORDED_HEADERS = { ...HEADERS, vary: 'Accept-Language' };
 const ADDRESS_PARAMETERS = ['emailaddress'];
 
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
-  const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox);
-  return cacheableAnswer(exchange, HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
+  const worded = needsLanguage(lookup.provider);
+  const language = worded ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
+  const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox, language);
+  return cacheableAnswer(exchange, worded ? WORDED_HEADERS : HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
 }
 
 /** /mail/config-v1.1.xml and the .well-known path: the mailbox from ?emailaddress, else the domain from the host. */

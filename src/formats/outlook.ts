@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Mailbox } from '../mailbox.js';
 import type { Provider, Server } from '../catalog/model.js';
-import { capabilities, outlookMethod } from '../clients/capabilities.js';
+import { capabilities, outlookMethod, thunderbirdAutodiscoverMethod } from '../clients/capabilities.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
@@ -32,20 +32,35 @@ export const MAX_REQUEST_BYTES = 8 * 1024;
 const cache = new PreparedCache();
 
 /**
- * The settings response of `provider` for mail domain `domain`. With a
- * mailbox, LoginName is filled in; without one (a GET that names no
- * address), LoginName is left out and Outlook asks for it.
+ * Who reads the answer. Outlook takes the documented STARTTLS pair
+ * <SSL>off</SSL><Encryption>TLS</Encryption>; Thunderbird's own
+ * Autodiscover reader (its fallback when autoconfig fails) reads any SSL
+ * "off" as no TLS at all and sends the password in clear, so it is told
+ * <SSL>on</SSL><Encryption>TLS</Encryption>, which it reads by port as
+ * STARTTLS (measured with Thunderbird 153.8, readAutoDiscoverXML), and only
+ * the servers whose port tells it the right mode (capabilities.ts).
  */
-export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
-  const key = mailbox ? 'with login' : 'without login';
-  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined)).render({ domain, mailbox });
+export type OutlookReader = 'outlook' | 'thunderbird';
+
+/**
+ * The settings response of `provider` for mail domain `domain`, for the
+ * servers `reader` can use (capabilities.ts; the caller refuses a reader
+ * that can use no server of a direction). With a mailbox, LoginName is
+ * filled in; without one (a GET that names no address), LoginName is left
+ * out and Outlook asks for it.
+ */
+export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox, reader: OutlookReader = 'outlook'): Buffer {
+  const key = `${reader} ${mailbox ? 'with login' : 'without login'}`;
+  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined, reader)).render({ domain, mailbox });
 }
 
-function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocument {
+function buildSettings(provider: Provider, withLoginName: boolean, reader: OutlookReader): PreparedDocument {
   const holes = new HoleMarkers();
   const onOff = (value: boolean): string => (value ? 'on' : 'off');
+  const forThunderbird = reader === 'thunderbird';
+  const usable = forThunderbird ? capabilities(provider).thunderbirdAutodiscover : capabilities(provider).outlook;
   const protocol = (s: Server): Record<string, unknown> => {
-    const method = outlookMethod(s)!;
+    const method = forThunderbird ? thunderbirdAutodiscoverMethod(s)! : outlookMethod(s)!;
     const element: Record<string, unknown> = {
       Type: s.protocol === 'imap' ? 'IMAP' : s.protocol === 'pop3' ? 'POP3' : 'SMTP',
       Server: holes.domain(s.host),
@@ -54,8 +69,9 @@ function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocu
     // Not derivable (or no address given): leave LoginName out, so Outlook asks for it.
     if (s.username !== null && withLoginName) element.LoginName = holes.username(s.username);
     element.DomainRequired = 'off';
-    element.SPA = onOff(method === 'ntlm');
-    element.SSL = onOff(s.socketType === 'ssl');
+    // Thunderbird reads SPA on as "a secure method" (CRAM-MD5, NTLM, GSSAPI); Outlook as NTLM.
+    element.SPA = onOff(forThunderbird ? method !== 'password-cleartext' && method !== 'none' : method === 'ntlm');
+    element.SSL = onOff(s.socketType === 'ssl' || (forThunderbird && s.socketType === 'starttls'));
     element.Encryption = s.socketType === 'ssl' ? 'SSL' : s.socketType === 'starttls' ? 'TLS' : 'None';
     element.AuthRequired = onOff(method !== 'none');
     if (s.protocol === 'smtp') {
@@ -70,7 +86,7 @@ function buildSettings(provider: Provider, withLoginName: boolean): PreparedDocu
       '@xmlns': RESPONSE_NS,
       Response: {
         '@xmlns': OUTLOOK_RESPONSE_NS,
-        Account: { AccountType: 'email', Action: 'settings', Protocol: capabilities(provider).outlookServers.map(protocol) },
+        Account: { AccountType: 'email', Action: 'settings', Protocol: [...usable.incoming, ...usable.outgoing].map(protocol) },
       },
     },
   };

@@ -17,6 +17,7 @@
  */
 import type { Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import { message } from '../messages.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const THUNDERBIRD_CONTENT_TYPE = 'text/xml; charset=utf-8';
@@ -39,18 +40,26 @@ const cache = new PreparedCache();
  * The config-v1.1 document of `provider` for mail domain `domain` (ASCII).
  * With a mailbox, user names are filled in; without, they stay placeholders
  * that the client fills (Thunderbird for Android and KMail send no address).
+ * `language` only matters to providers whose log-in name cannot be derived
+ * (see needsLanguage).
  */
-export function renderThunderbird(provider: Provider, domain: string, mailbox?: Mailbox): Buffer {
-  return thunderbirdResponse(provider, domain, mailbox).body;
+export function renderThunderbird(provider: Provider, domain: string, mailbox?: Mailbox, language = 'en'): Buffer {
+  return thunderbirdResponse(provider, domain, mailbox, language).body;
 }
 
-/** The document and its strong validator, from one prepared document. */
-export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox): { body: Buffer; etag: string } {
-  const prepared = cache.get(provider, '', () => buildDocument(provider));
+/** Whether the document depends on the reader's language: a log-in name that cannot be derived is a hint in words. */
+export function needsLanguage(provider: Provider): boolean {
+  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null);
+}
+
+/** The document and its strong validator, from one prepared document (per language where the hint needs one). */
+export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox, language = 'en'): { body: Buffer; etag: string } {
+  const key = needsLanguage(provider) ? language : '';
+  const prepared = cache.get(provider, key, () => buildDocument(provider, key || 'en'));
   return { body: prepared.render({ domain, mailbox, username: keepJxonSafe }), etag: prepared.etag(domain, mailbox) };
 }
 
-function buildDocument(provider: Provider): PreparedDocument {
+function buildDocument(provider: Provider, language: string): PreparedDocument {
   const holes = new HoleMarkers();
   const domain = holes.domain('%EMAILDOMAIN%');
   const server = (s: Server): Record<string, unknown> => ({
@@ -59,11 +68,14 @@ function buildDocument(provider: Provider): PreparedDocument {
     port: s.port,
     socketType: SOCKET_TYPE[s.socketType],
     authentication: s.authentication.map((a) => AUTHENTICATION[a]),
-    // Not derivable: config-v1.1 has no way to say "ask". An empty element
-    // keeps Thunderbird for Android working (a missing one makes it reject the
-    // whole document) and leaves the field empty there; Thunderbird desktop's
-    // JXON reads an empty element as "true", which the user must correct.
-    username: s.username === null ? '' : holes.username(s.username),
+    // Not derivable: config-v1.1 has no way to say "ask". Thunderbird
+    // desktop turns an empty element into the user name "true", a missing
+    // one into "undefined", white space into "NaN" (its JXON), and Android
+    // rejects a document without the element. So the element says in words
+    // what to type: Thunderbird shows it as the user name of the found
+    // settings, the login fails before an account is made, and the setup
+    // page tells where to correct it (measured with Thunderbird 153.8).
+    username: s.username === null ? message(language, 'tb.username.placeholder') : holes.username(s.username),
     ...(s.protocol === 'pop3' && provider.pop3 ? { pop3: pop3Options(provider) } : {}),
   });
 
@@ -100,11 +112,13 @@ function pop3Options(provider: Provider): Record<string, unknown> {
 
 /**
  * Thunderbird's JXON (mailnews/base/src/JXON.sys.mjs, parseText) turns text
- * that looks like a boolean, a number or a date into one ("00123" → 123), so
- * a filled-in user name like that would arrive altered. Send the template
- * instead; Thunderbird fills it in itself when it creates the account.
+ * that reads as a boolean into one, and text that reads as a number into
+ * that number ("00123" → 123, "1e3" → 1000), so a filled-in user name like
+ * that would arrive altered. Send the template instead; Thunderbird fills it
+ * in itself when it creates the account. A number that reads back as
+ * itself ("12345") arrives intact, and Thunderbird 153 converts no dates.
  */
-function keepJxonSafe(template: string, filled: string): string {
-  const looksTyped = /^(?:true|false)$/i.test(filled) || Number.isFinite(Number(filled)) || Number.isFinite(Date.parse(filled));
-  return looksTyped ? template : filled;
+export function keepJxonSafe(template: string, filled: string): string {
+  const altered = /^(?:true|false)$/i.test(filled) || (filled.trim() !== '' && Number.isFinite(Number(filled)) && String(Number.parseFloat(filled)) !== filled);
+  return altered ? template : filled;
 }

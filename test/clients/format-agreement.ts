@@ -7,7 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import * as plist from 'plist';
-import { buildCatalog, loadCatalog } from '../../src/catalog/catalog.js';
+import { buildCatalog, Catalog, loadCatalog } from '../../src/catalog/catalog.js';
+import { appleAnswer } from '../../src/answers/apple.js';
+import type { Answer, Exchange } from '../../src/answers/exchange.js';
+import { outlookPost } from '../../src/answers/outlook.js';
+import { thunderbirdByRequest } from '../../src/answers/thunderbird.js';
 import type { Provider } from '../../src/catalog/model.js';
 import { capabilities } from '../../src/clients/capabilities.js';
 import { renderApple } from '../../src/formats/apple.js';
@@ -95,7 +99,7 @@ t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS 
     // Outlook: the same servers, in the same order, minus those it cannot use (OAuth2/CRAM-MD5 only).
     const usable = capabilities(provider).outlookServers;
     if (usable.length < provider.incoming.length + provider.outgoing.length) outlookReduced++;
-    if (usable.length > 0) {
+    if (capabilities(provider).outlook.missing === undefined) {
       const account = parseXml(renderOutlook(provider, mailbox.domain, mailbox).toString()).Autodiscover.Response.Account;
       const outlook = account.Protocol.map((p: any) => `${p.Type.toLowerCase()} ${p.Server}:${p.Port} ${p.Encryption === 'SSL' && p.SSL === 'on' ? 'implicit' : p.Encryption === 'TLS' && p.SSL === 'off' ? 'starttls' : 'none'}`);
       const expected = usable.map((s) => `${s.protocol} ${s.host.replaceAll('%EMAILDOMAIN%', mailbox.domain)}:${s.port} ${tls(s.socketType)}`);
@@ -118,4 +122,67 @@ t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS 
     t.ok(inTb(appleOutgoing, profile.OutgoingMailServerUseSSL), `${provider.id}: Apple outgoing ${appleOutgoing} is a Thunderbird server with the same TLS`);
   }
   t.comment(`${providers.length} providers; Apple profile refused (OAuth2 only) for ${appleRefused}; Outlook left out servers it cannot use for ${outlookReduced}`);
+});
+
+/** An exchange as a transport would build it. */
+function exchange(query: Record<string, string>, headers: Record<string, string> = {}, body?: string): Exchange {
+  return { method: body === undefined ? 'GET' : 'POST', query, host: 'example.com', secure: true, headers, tail: undefined, body };
+}
+const POX = (address: string) =>
+  `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${address}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`;
+const READERS = {
+  Outlook: 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)',
+  "Thunderbird's Autodiscover reader": 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Thunderbird/153.8.0',
+};
+/** User names clients make of an empty or blank element (Thunderbird's JXON), or none at all. */
+const BROKEN_USERNAME = (name: unknown) => typeof name !== 'string' || name.trim() === '' || name !== name.trim();
+
+t.test('every client gets a complete account or a refusal, never half of one', async (t) => {
+  const counts = { complete: 0, refused: 0 };
+  for (const provider of providers) {
+    const context = { catalog: () => new Catalog([provider], [], []), identifierPrefix: 'org.example.test' };
+    const address = `someone@${provider.domains[0]}`;
+    const complete = (client: string, incoming: unknown[], outgoing: unknown[]) => {
+      t.ok(incoming.length > 0 && outgoing.length > 0, `${provider.id}, ${client}: a server in each direction`);
+      counts.complete++;
+    };
+    const refused = (client: string, answer: Answer) => {
+      t.ok(answer.status >= 400 && answer.status !== 401, `${provider.id}, ${client}: refused with ${answer.status} (never 401)`);
+      counts.refused++;
+    };
+
+    // Thunderbird (and Android, KMail, Evolution): config-v1.1 can name every method.
+    const tb = thunderbirdByRequest(context, exchange({ emailaddress: address }));
+    const doc = parseXml(tb.body.toString()).clientConfig.emailProvider;
+    complete('Thunderbird', doc.incomingServer ?? [], doc.outgoingServer ?? []);
+    for (const server of [...(doc.incomingServer ?? []), ...(doc.outgoingServer ?? [])]) {
+      if (server.authentication.some((a: string) => a !== 'none')) t.notOk(BROKEN_USERNAME(server.username), `${provider.id}: a user name Thunderbird keeps as sent (${JSON.stringify(server.username)})`);
+    }
+
+    for (const [reader, userAgent] of Object.entries(READERS)) {
+      const answer = outlookPost(context, exchange({}, { 'user-agent': userAgent }, POX(address)));
+      if (answer.status !== 200) {
+        refused(reader, answer);
+        continue;
+      }
+      const protocols = parseXml(answer.body.toString()).Autodiscover.Response.Account.Protocol as { Type: string; SSL: string; Encryption: string; Port: string }[];
+      complete(reader, protocols.filter((p) => p.Type !== 'SMTP'), protocols.filter((p) => p.Type === 'SMTP'));
+      if (reader !== 'Outlook') {
+        // What Thunderbird reads: SSL off is plain text; else STARTTLS exactly on 143/110/25/587.
+        for (const p of protocols) {
+          const read = p.SSL === 'off' ? 'plain' : ['143', '110', '25', '587'].includes(p.Port) ? 'starttls' : 'ssl';
+          const meant = p.Encryption === 'None' ? 'plain' : p.Encryption === 'TLS' ? 'starttls' : 'ssl';
+          t.equal(read, meant, `${provider.id}: Thunderbird reads ${p.Type} ${p.Port} as meant`);
+        }
+      }
+    }
+
+    const apple = await appleAnswer(context)(exchange({ emailaddress: address }));
+    if (apple.status !== 200) refused('Apple Mail', apple);
+    else {
+      const mail = (plist.parse(apple.body.toString()) as any).PayloadContent[0];
+      complete('Apple Mail', [mail.IncomingMailServerHostName].filter(Boolean), [mail.OutgoingMailServerHostName].filter(Boolean));
+    }
+  }
+  t.comment(`${providers.length} providers × 4 clients: ${counts.complete} complete accounts, ${counts.refused} refusals`);
 });
