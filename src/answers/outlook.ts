@@ -16,9 +16,10 @@ import {
   renderOutlookError,
   type AutodiscoverErrorKind,
 } from '../formats/outlook.js';
-import { capabilities } from '../clients/capabilities.js';
+import { capabilities, loginNameInWords } from '../clients/capabilities.js';
 import type { ServerContext } from './context.js';
 import { JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
+import { preferredLanguage } from './language.js';
 import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup } from './lookup.js';
 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
@@ -47,6 +48,8 @@ function readerOf(exchange: Exchange): OutlookReader {
 }
 
 const SETTINGS_HEADERS = { 'content-type': OUTLOOK_CONTENT_TYPE, 'cache-control': 'private, no-store', vary: 'User-Agent' };
+/** Thunderbird's variant tells in words what log-in name to type, in its language. */
+const WORDED_HEADERS = { ...SETTINGS_HEADERS, vary: 'User-Agent, Accept-Language' };
 
 function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
@@ -55,10 +58,12 @@ function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   // A client that can use no server of one direction gets the error document,
   // so it offers manual set-up, never an account that cannot receive or send.
   if (usable.missing !== undefined) return outlookError('noSettings', `the provider has no ${usable.missing} server ${reader === 'thunderbird' ? 'Thunderbird' : 'Outlook'} can use through Autodiscover (its sign-in method or TLS port)`);
+  const worded = loginNameInWords(lookup.provider);
+  const language = worded && reader === 'thunderbird' ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
   return {
     status: 200,
-    headers: SETTINGS_HEADERS,
-    body: renderOutlook(lookup.provider, lookup.domain, lookup.mailbox, reader),
+    headers: worded ? WORDED_HEADERS : SETTINGS_HEADERS,
+    body: renderOutlook(lookup.provider, lookup.domain, lookup.mailbox, reader, language),
     served: { format: 'outlook', domain: lookup.domain },
   };
 }

@@ -3,7 +3,8 @@
  * (autoconfig.<domain>/mail/config-v1.1.xml, <domain>/.well-known/...) and the
  * ISPDB layout (/v1.1/<domain>) that mailnews.auto_config_url can point at.
  */
-import { needsLanguage, THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../formats/thunderbird.js';
+import { loginNameInWords } from '../clients/capabilities.js';
+import { THUNDERBIRD_CONTENT_TYPE, thunderbirdResponse } from '../formats/thunderbird.js';
 import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
@@ -23,7 +24,7 @@ const ADDRESS_PARAMETERS = ['emailaddress'];
 
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
-  const worded = needsLanguage(lookup.provider);
+  const worded = loginNameInWords(lookup.provider);
   const language = worded ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
   const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox, language);
   return cacheableAnswer(exchange, worded ? WORDED_HEADERS : HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });

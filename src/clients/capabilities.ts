@@ -108,6 +108,15 @@ function androidServers(provider: Provider): ClientServers {
   return { incoming: imap, outgoing: provider.outgoing, missing: imap.length === 0 ? 'incoming' : undefined };
 }
 
+/**
+ * Whether some server's log-in name cannot be derived from the address:
+ * Outlook and Apple then ask for it, but Thunderbird cannot be made to, so
+ * its answers say in words, in the reader's language, what to type.
+ */
+export function loginNameInWords(provider: Provider): boolean {
+  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null);
+}
+
 const decided = new WeakMap<Provider, ClientCapabilities>();
 
 /** What each client can use of `provider`, decided once per provider object. */

@@ -18,6 +18,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Mailbox } from '../mailbox.js';
 import type { Provider, Server } from '../catalog/model.js';
 import { capabilities, outlookMethod, thunderbirdAutodiscoverMethod } from '../clients/capabilities.js';
+import { message } from '../messages.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
 export const OUTLOOK_CONTENT_TYPE = 'application/xml; charset=utf-8';
@@ -49,12 +50,12 @@ export type OutlookReader = 'outlook' | 'thunderbird';
  * filled in; without one (a GET that names no address), LoginName is left
  * out and Outlook asks for it.
  */
-export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox, reader: OutlookReader = 'outlook'): Buffer {
-  const key = `${reader} ${mailbox ? 'with login' : 'without login'}`;
-  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined, reader)).render({ domain, mailbox });
+export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox, reader: OutlookReader = 'outlook', language = 'en'): Buffer {
+  const key = `${reader} ${mailbox ? 'with login' : 'without login'} ${language}`;
+  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined, reader, language)).render({ domain, mailbox });
 }
 
-function buildSettings(provider: Provider, withLoginName: boolean, reader: OutlookReader): PreparedDocument {
+function buildSettings(provider: Provider, withLoginName: boolean, reader: OutlookReader, language: string): PreparedDocument {
   const holes = new HoleMarkers();
   const onOff = (value: boolean): string => (value ? 'on' : 'off');
   const forThunderbird = reader === 'thunderbird';
@@ -66,8 +67,11 @@ function buildSettings(provider: Provider, withLoginName: boolean, reader: Outlo
       Server: holes.domain(s.host),
       Port: s.port,
     };
-    // Not derivable (or no address given): leave LoginName out, so Outlook asks for it.
+    // Not derivable (or no address given): leave LoginName out, so Outlook
+    // asks for it. Thunderbird would take the address instead: it is told in
+    // words what to type, as in config-v1.1 (thunderbird.ts).
     if (s.username !== null && withLoginName) element.LoginName = holes.username(s.username);
+    else if (s.username === null && forThunderbird) element.LoginName = message(language, 'tb.username.placeholder');
     element.DomainRequired = 'off';
     // Thunderbird reads SPA on as "a secure method" (CRAM-MD5, NTLM, GSSAPI); Outlook as NTLM.
     element.SPA = onOff(forThunderbird ? method !== 'password-cleartext' && method !== 'none' : method === 'ntlm');

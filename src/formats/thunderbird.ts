@@ -17,6 +17,7 @@
  */
 import type { Mailbox } from '../mailbox.js';
 import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import { loginNameInWords } from '../clients/capabilities.js';
 import { message } from '../messages.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
 
@@ -41,20 +42,15 @@ const cache = new PreparedCache();
  * With a mailbox, user names are filled in; without, they stay placeholders
  * that the client fills (Thunderbird for Android and KMail send no address).
  * `language` only matters to providers whose log-in name cannot be derived
- * (see needsLanguage).
+ * (see loginNameInWords).
  */
 export function renderThunderbird(provider: Provider, domain: string, mailbox?: Mailbox, language = 'en'): Buffer {
   return thunderbirdResponse(provider, domain, mailbox, language).body;
 }
 
-/** Whether the document depends on the reader's language: a log-in name that cannot be derived is a hint in words. */
-export function needsLanguage(provider: Provider): boolean {
-  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null);
-}
-
 /** The document and its strong validator, from one prepared document (per language where the hint needs one). */
 export function thunderbirdResponse(provider: Provider, domain: string, mailbox?: Mailbox, language = 'en'): { body: Buffer; etag: string } {
-  const key = needsLanguage(provider) ? language : '';
+  const key = loginNameInWords(provider) ? language : '';
   const prepared = cache.get(provider, key, () => buildDocument(provider, key || 'en'));
   return { body: prepared.render({ domain, mailbox, username: keepJxonSafe }), etag: prepared.etag(domain, mailbox) };
 }

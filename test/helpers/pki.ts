@@ -24,14 +24,15 @@ function newKey(kind: KeyKind): string[] {
   return kind === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
 }
 
-export function makePki(kind: KeyKind, leafDays = 30): TestPki {
+/** A root, an intermediate and a leaf for `names` (its subjectAltName; the first is the CN). */
+export function makePki(kind: KeyKind, leafDays = 30, names: readonly string[] = ['autoconfig.example.com']): TestPki {
   const dir = mkdtempSync(join(tmpdir(), `pki-${kind}-`));
   writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  writeFileSync(join(dir, 'leaf.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:autoconfig.example.com\n');
+  writeFileSync(join(dir, 'leaf.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
   openssl(['req', '-x509', ...newKey(kind), '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-days', '2', '-subj', '/CN=Test Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
   openssl(['req', ...newKey(kind), '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/CN=Test Intermediate'], dir);
   openssl(['x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'int.pem', '-days', '2', '-extfile', 'ca.ext'], dir);
-  openssl(['req', ...newKey(kind), '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=autoconfig.example.com'], dir);
+  openssl(['req', ...newKey(kind), '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${names[0]}`], dir);
   openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', String(leafDays), '-extfile', 'leaf.ext'], dir);
   const chainPem = readFileSync(join(dir, 'leaf.pem'), 'utf8') + readFileSync(join(dir, 'int.pem'), 'utf8');
   writeFileSync(join(dir, 'chain.pem'), chainPem);
