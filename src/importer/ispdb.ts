@@ -49,6 +49,9 @@ const SOCKET_MAP: Record<string, SocketType> = { SSL: 'ssl', STARTTLS: 'starttls
 const SERVER_KEYS = new Set(['@type', 'hostname', 'port', 'socketType', 'authentication', 'username', 'pop3']);
 const PROVIDER_KEYS = new Set(['@id', 'domain', 'displayName', 'displayShortName', 'incomingServer', 'outgoingServer', 'documentation', 'instruction', 'enable']);
 
+/** Notes what could not be carried over, element by element. */
+type Skip = (what: string, why: string) => void;
+
 /**
  * Convert one config-v1.1 document. `fileName` names things in messages and
  * gives the id when the document's own id is unusable or already in `takenIds`
@@ -56,9 +59,7 @@ const PROVIDER_KEYS = new Set(['@id', 'domain', 'displayName', 'displayShortName
  */
 export function importConfigV11(xml: string, fileName: string, takenIds: ReadonlySet<string> = new Set()): ImportResult {
   const notCarried: string[] = [];
-  const skip = (what: string, why: string): void => {
-    notCarried.push(`${what}: ${why}`);
-  };
+  const skip: Skip = (what, why) => void notCarried.push(`${what}: ${why}`);
   const text = xml.replace(/^\uFEFF/, '');
   if (XMLValidator.validate(text) !== true) return { notCarried, error: 'not well-formed XML' };
   const root = (parser.parse(text) as Node).clientConfig as Node | undefined;
@@ -70,90 +71,19 @@ export function importConfigV11(xml: string, fileName: string, takenIds: Readonl
   for (const key of Object.keys(source)) {
     if (!PROVIDER_KEYS.has(key)) skip(`emailProvider/${key}`, reasonForProviderElement(key));
   }
-
-  const domains: string[] = [];
-  for (const d of (source.domain as unknown[] | undefined) ?? []) {
-    const value = textOf(d);
-    const ascii = value === undefined ? null : normalizeDomain(value);
-    if (ascii === null) skip(`domain "${String(value)}"`, 'not a valid domain name');
-    else if (domains.includes(ascii)) skip(`domain "${value}"`, 'listed twice');
-    else domains.push(ascii);
-  }
+  const domains = importDomains(source, skip);
   if (domains.length === 0) return { notCarried, error: 'no valid <domain>' };
+  const id = chooseId(source, fileName, domains[0]!, takenIds, skip);
 
-  const rawId = String(source['@id'] ?? '').toLowerCase();
-  const validId = /^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$/.test(rawId);
-  let id = validId && !takenIds.has(rawId) ? rawId : idFromFileName(fileName, domains[0]!);
-  for (let n = 2; takenIds.has(id); n++) id = `${idFromFileName(fileName, domains[0]!)}-${n}`;
-  if (id !== rawId) {
-    skip(`emailProvider@id "${String(source['@id'] ?? '')}"`, `${validId ? 'already used by another file' : 'not a valid provider id'}; using "${id}"`);
-  }
-
-  let insecure = false;
-  const servers = (list: 'incomingServer' | 'outgoingServer'): Record<string, unknown>[] => {
-    const out: Record<string, unknown>[] = [];
-    ((source[list] as Node[] | undefined) ?? []).forEach((s, index) => {
-      const type = String(s['@type'] ?? '');
-      const where = `${list}[${index + 1}] type=${type}`;
-      const allowed = list === 'incomingServer' ? ['imap', 'pop3'] : ['smtp'];
-      if (!allowed.includes(type)) {
-        skip(where, list === 'incomingServer' ? 'only IMAP and POP3 accounts are described (no Exchange/EWS/Graph equivalent in the other formats)' : 'only SMTP is an outgoing server');
-        return;
-      }
-      for (const key of Object.keys(s)) if (!SERVER_KEYS.has(key)) skip(`${where}/${key}`, reasonForServerElement(key));
-      const host = textOf(s.hostname);
-      if (!host) {
-        skip(where, 'no hostname');
-        return;
-      }
-      const socket = SOCKET_MAP[textOf(s.socketType) ?? ''];
-      if (!socket) {
-        skip(where, `socketType "${String(textOf(s.socketType))}" is not SSL, STARTTLS or plain`);
-        return;
-      }
-      if (socket === 'plain') insecure = true;
-      const methods: Authentication[] = [];
-      for (const a of (s.authentication as unknown[] | undefined) ?? []) {
-        const value = textOf(a) ?? '';
-        const mapped = AUTH_MAP[value];
-        if (!mapped) skip(`${where}/authentication "${value}"`, authReason(value));
-        else if (mapped === 'none' && list === 'incomingServer') skip(`${where}/authentication none`, 'incoming servers always need a login');
-        else if (!methods.includes(mapped)) methods.push(mapped);
-      }
-      if (methods.length === 0) {
-        skip(where, 'no usable authentication method');
-        return;
-      }
-      const portText = textOf(s.port);
-      const protocol = list === 'incomingServer' ? (type as 'imap' | 'pop3') : 'smtp';
-      const port = portText && /^[0-9]+$/.test(portText) ? Number(portText) : defaultPort(protocol, socket);
-      if (!portText) skip(`${where}/port`, `missing; the standard port ${port} is used`);
-      const server: Record<string, unknown> = list === 'incomingServer' ? { type } : {};
-      server.host = host;
-      server.port = port;
-      server.socketType = socket;
-      server.authentication = methods.length === 1 ? methods[0] : methods;
-      server.username = importUsername(textOf(s.username), where, skip);
-      if (type === 'pop3' && s.pop3 && typeof s.pop3 === 'object') importPop3(s.pop3 as Node, where, skip, pop3Options);
-      out.push(server);
-    });
-    return out;
-  };
   const pop3Options: Record<string, unknown> = {};
-  const incoming = servers('incomingServer');
-  const outgoing = servers('outgoingServer');
+  const incoming = importServers(source, 'incomingServer', skip, pop3Options);
+  const outgoing = importServers(source, 'outgoingServer', skip, pop3Options);
   if (incoming.length === 0) return { notCarried, error: 'no IMAP or POP3 server that can be carried over' };
   if (outgoing.length === 0) return { notCarried, error: 'no SMTP server that can be carried over' };
 
-  const provider: Record<string, unknown> = { id };
-  const displayName = textOf(source.displayName);
-  provider.name = displayName ? displayName.slice(0, 60) : domains[0];
-  if (displayName && displayName.length > 60) skip('displayName', 'longer than 60 characters; shortened');
-  const shortName = textOf(source.displayShortName);
-  if (shortName && shortName.length <= 20) provider.shortName = shortName;
-  else if (shortName) skip('displayShortName', 'longer than 20 characters');
+  const provider: Record<string, unknown> = { id, ...importNames(source, domains[0]!, skip) };
   provider.domains = domains;
-  if (insecure) provider.allowInsecureTransport = true;
+  if ([...incoming, ...outgoing].some((server) => server.socketType === 'plain')) provider.allowInsecureTransport = true;
   // Most servers share one user name: write it once, as the provider default.
   hoistCommon(provider, [...incoming, ...outgoing], 'username', '%EMAILADDRESS%');
   provider.incoming = incoming;
@@ -168,7 +98,108 @@ export function importConfigV11(xml: string, fileName: string, takenIds: Readonl
 
   const notes = importEnable(source.enable as Node[] | undefined, root.enable as Node[] | undefined);
   if (notes) provider.notes = notes;
+  importClientConfig(root, provider, skip);
 
+  const header = `# yaml-language-server: $schema=./provider.schema.json\n# Imported from ${fileName} (Thunderbird config-v1.1).\n`;
+  return { id, yaml: header + stringify(provider, { lineWidth: 0, flowCollectionPadding: true }), notCarried };
+}
+
+function importDomains(source: Node, skip: Skip): string[] {
+  const domains: string[] = [];
+  for (const d of (source.domain as unknown[] | undefined) ?? []) {
+    const value = textOf(d);
+    const ascii = value === undefined ? null : normalizeDomain(value);
+    if (ascii === null) skip(`domain "${String(value)}"`, 'not a valid domain name');
+    else if (domains.includes(ascii)) skip(`domain "${value}"`, 'listed twice');
+    else domains.push(ascii);
+  }
+  return domains;
+}
+
+/** The document's id when it is a usable one not taken yet, else one from the file name. */
+function chooseId(source: Node, fileName: string, firstDomain: string, takenIds: ReadonlySet<string>, skip: Skip): string {
+  const rawId = String(source['@id'] ?? '').toLowerCase();
+  const validId = /^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$/.test(rawId);
+  let id = validId && !takenIds.has(rawId) ? rawId : idFromFileName(fileName, firstDomain);
+  for (let n = 2; takenIds.has(id); n++) id = `${idFromFileName(fileName, firstDomain)}-${n}`;
+  if (id !== rawId) {
+    skip(`emailProvider@id "${String(source['@id'] ?? '')}"`, `${validId ? 'already used by another file' : 'not a valid provider id'}; using "${id}"`);
+  }
+  return id;
+}
+
+function importNames(source: Node, firstDomain: string, skip: Skip): Record<string, unknown> {
+  const names: Record<string, unknown> = {};
+  const displayName = textOf(source.displayName);
+  names.name = displayName ? displayName.slice(0, 60) : firstDomain;
+  if (displayName && displayName.length > 60) skip('displayName', 'longer than 60 characters; shortened');
+  const shortName = textOf(source.displayShortName);
+  if (shortName && shortName.length <= 20) names.shortName = shortName;
+  else if (shortName) skip('displayShortName', 'longer than 20 characters');
+  return names;
+}
+
+/** The servers of one list that the provider model can carry, as YAML objects. */
+function importServers(source: Node, list: 'incomingServer' | 'outgoingServer', skip: Skip, pop3Options: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  ((source[list] as Node[] | undefined) ?? []).forEach((s, index) => {
+    const server = importServer(s, list, `${list}[${index + 1}] type=${String(s['@type'] ?? '')}`, skip, pop3Options);
+    if (server) out.push(server);
+  });
+  return out;
+}
+
+function importServer(s: Node, list: 'incomingServer' | 'outgoingServer', where: string, skip: Skip, pop3Options: Record<string, unknown>): Record<string, unknown> | undefined {
+  const type = String(s['@type'] ?? '');
+  const allowed = list === 'incomingServer' ? ['imap', 'pop3'] : ['smtp'];
+  if (!allowed.includes(type)) {
+    skip(where, list === 'incomingServer' ? 'only IMAP and POP3 accounts are described (no Exchange/EWS/Graph equivalent in the other formats)' : 'only SMTP is an outgoing server');
+    return undefined;
+  }
+  for (const key of Object.keys(s)) if (!SERVER_KEYS.has(key)) skip(`${where}/${key}`, reasonForServerElement(key));
+  const host = textOf(s.hostname);
+  if (!host) {
+    skip(where, 'no hostname');
+    return undefined;
+  }
+  const socket = SOCKET_MAP[textOf(s.socketType) ?? ''];
+  if (!socket) {
+    skip(where, `socketType "${String(textOf(s.socketType))}" is not SSL, STARTTLS or plain`);
+    return undefined;
+  }
+  const methods = importAuthentication(s, list, where, skip);
+  if (methods.length === 0) {
+    skip(where, 'no usable authentication method');
+    return undefined;
+  }
+  const portText = textOf(s.port);
+  const protocol = list === 'incomingServer' ? (type as 'imap' | 'pop3') : 'smtp';
+  const port = portText && /^[0-9]+$/.test(portText) ? Number(portText) : defaultPort(protocol, socket);
+  if (!portText) skip(`${where}/port`, `missing; the standard port ${port} is used`);
+  const server: Record<string, unknown> = list === 'incomingServer' ? { type } : {};
+  server.host = host;
+  server.port = port;
+  server.socketType = socket;
+  server.authentication = methods.length === 1 ? methods[0] : methods;
+  server.username = importUsername(textOf(s.username), where, skip);
+  if (type === 'pop3' && s.pop3 && typeof s.pop3 === 'object') importPop3(s.pop3 as Node, where, skip, pop3Options);
+  return server;
+}
+
+function importAuthentication(s: Node, list: 'incomingServer' | 'outgoingServer', where: string, skip: Skip): Authentication[] {
+  const methods: Authentication[] = [];
+  for (const a of (s.authentication as unknown[] | undefined) ?? []) {
+    const value = textOf(a) ?? '';
+    const mapped = AUTH_MAP[value];
+    if (!mapped) skip(`${where}/authentication "${value}"`, authReason(value));
+    else if (mapped === 'none' && list === 'incomingServer') skip(`${where}/authentication none`, 'incoming servers always need a login');
+    else if (!methods.includes(mapped)) methods.push(mapped);
+  }
+  return methods;
+}
+
+/** What clientConfig holds besides the provider: the webmail page and OAuth2 endpoints; the rest is reported. */
+function importClientConfig(root: Node, provider: Record<string, unknown>, skip: Skip): void {
   for (const key of Object.keys(root)) {
     if (key === 'emailProvider' || key === '@version' || key === 'enable') continue;
     if (key === 'webMail') {
@@ -189,9 +220,6 @@ export function importConfigV11(xml: string, fileName: string, takenIds: Readonl
     }
     skip(key, key === 'clientConfigUpdate' ? 'the service itself is the place to re-fetch from' : 'not part of the provider model');
   }
-
-  const header = `# yaml-language-server: $schema=./provider.schema.json\n# Imported from ${fileName} (Thunderbird config-v1.1).\n`;
-  return { id, yaml: header + stringify(provider, { lineWidth: 0, flowCollectionPadding: true }), notCarried };
 }
 
 function textOf(node: unknown): string | undefined {
@@ -206,7 +234,7 @@ function idFromFileName(fileName: string, domain: string): string {
   return /^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$/.test(stem) ? stem : domain;
 }
 
-function importUsername(value: string | undefined, where: string, skip: (what: string, why: string) => void): string {
+function importUsername(value: string | undefined, where: string, skip: Skip): string {
   if (value === undefined || value === '') {
     skip(`${where}/username`, 'missing; clients will ask the user (username: ask)');
     return 'ask';
@@ -223,7 +251,7 @@ function importUsername(value: string | undefined, where: string, skip: (what: s
   return repaired;
 }
 
-function importPop3(pop3: Node, where: string, skip: (what: string, why: string) => void, options: Record<string, unknown>): void {
+function importPop3(pop3: Node, where: string, skip: Skip, options: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(pop3)) {
     const text = textOf(value);
     if (key === 'leaveMessagesOnServer' && (text === 'true' || text === 'false')) options.leaveMessagesOnServer = text === 'true';
@@ -232,7 +260,7 @@ function importPop3(pop3: Node, where: string, skip: (what: string, why: string)
   }
 }
 
-function importDocumentation(node: Node, element: string, skip: (what: string, why: string) => void): { url: string; description: Record<string, string> } | undefined {
+function importDocumentation(node: Node, element: string, skip: Skip): { url: string; description: Record<string, string> } | undefined {
   const url = node['@url'];
   if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) {
     skip(element, 'no http(s) url');
