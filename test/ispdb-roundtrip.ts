@@ -34,7 +34,8 @@ function expectedServers(xml: string, list: 'incomingServer' | 'outgoingServer',
     const methods = [...new Set((s.authentication as string[]).map((a) => auth[a]).filter((a): a is string => a !== undefined && !(a === 'none' && list === 'incomingServer')))];
     if (methods.length === 0) continue;
     let username = typeof s.username === 'string' ? s.username.replace(/%(EMAILADDRESS|EMAILLOCALPART|EMAILDOMAIN)(?!%)/g, '%$1%') : '';
-    if (!/%EMAIL(ADDRESS|LOCALPART|DOMAIN)%/.test(username)) username = '';
+    // Not derivable: a hint in words (thunderbird.ts), unless there is no login at all.
+    if (!/%EMAIL(ADDRESS|LOCALPART|DOMAIN)%/.test(username)) username = methods.every((m) => m === 'none') ? '' : 'Enter your user name';
     out.push({
       type,
       hostname: String(s.hostname).replaceAll('%EMAILDOMAIN%', domain).toLowerCase(),

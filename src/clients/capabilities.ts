@@ -114,7 +114,7 @@ function androidServers(provider: Provider): ClientServers {
  * its answers say in words, in the reader's language, what to type.
  */
 export function loginNameInWords(provider: Provider): boolean {
-  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null);
+  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null && s.authentication.some((a) => a !== 'none'));
 }
 
 const decided = new WeakMap<Provider, ClientCapabilities>();

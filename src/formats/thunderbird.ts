@@ -71,7 +71,8 @@ function buildDocument(provider: Provider, language: string): PreparedDocument {
     // what to type: Thunderbird shows it as the user name of the found
     // settings, the login fails before an account is made, and the setup
     // page tells where to correct it (measured with Thunderbird 153.8).
-    username: s.username === null ? message(language, 'tb.username.placeholder') : holes.username(s.username),
+    // (A server without authentication has no log-in name to type.)
+    username: s.username !== null ? holes.username(s.username) : s.authentication.every((a) => a === 'none') ? '' : message(language, 'tb.username.placeholder'),
     ...(s.protocol === 'pop3' && provider.pop3 ? { pop3: pop3Options(provider) } : {}),
   });
 
