@@ -192,3 +192,33 @@ t.test('each profile carries its own mailbox\'s values, escaped, in every place'
     }
   }
 });
+
+t.test('an internationalised domain: the texts a person reads in Unicode, the account in ASCII', async (t) => {
+  // The hoster example serves bücher.example (providers/hoster-example.yaml); issue 19.
+  const hosterYaml = (await import('node:fs')).readFileSync(new URL('../providers/hoster-example.yaml', import.meta.url), 'utf8');
+  const provider = buildCatalog([{ file: 'hoster-example.yaml', text: hosterYaml }]).byDomain('xn--bcher-kva.example')!;
+  const choice = capabilities(provider).apple;
+  if (!choice.ok) throw new Error(`no ${choice.missing} server for Apple Mail`);
+  const parsedAddress = parseAddress('kunde@bücher.example');
+  if (!parsedAddress.ok) throw new Error(parsedAddress.reason);
+  const { url } = await startServer(t);
+  const served = (await profile(url, `emailaddress=${encodeURIComponent('kunde@bücher.example')}`)).text;
+  const rendered = ['en', 'de'].map((language) => [language, renderApple(provider, parsedAddress.value, choice.servers, { identifierPrefix: IDENTIFIER_PREFIX, language }).toString('utf8')]);
+  for (const [language, text] of [['served', served], ...rendered] as [string, string][]) {
+    const parsed = plist.parse(text) as any;
+    const mail = parsed.PayloadContent[0];
+    for (const [name, shown] of [
+      ['PayloadDisplayName', parsed.PayloadDisplayName],
+      ['PayloadDescription', parsed.PayloadDescription],
+      ['mail PayloadDisplayName', mail.PayloadDisplayName],
+      ['ConsentText default', parsed.ConsentText.default],
+      ['ConsentText de', parsed.ConsentText.de],
+    ] as const) {
+      t.match(shown, 'kunde@bücher.example', `${language} ${name}: the domain as people write it`);
+      t.notMatch(shown, 'xn--', `${language} ${name}: no punycode`);
+    }
+    t.equal(mail.EmailAddress, 'kunde@xn--bcher-kva.example', `${language}: EmailAddress as configured (ASCII)`);
+    t.equal(mail.IncomingMailServerHostName, 'secure-imap.hoster.example', `${language}: host names as configured`);
+    t.notMatch(String(mail.EmailAccountDescription), /xn--|bücher/, `${language}: the account description names the provider, not the domain`);
+  }
+});

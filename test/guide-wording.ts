@@ -43,3 +43,31 @@ t.test('password, CRAM-MD5 and NTLM, per client and language', async (t) => {
   t.match(clientWording('outlook', 'en', 'ssl', 'ntlm').authentication, /^Tick Require logon using Secure Password Authentication \(SPA\)/);
   t.match(clientWording('outlook', 'de', 'ssl', 'password-cleartext').authentication, /gesicherten Kennwortauthentifizierung \(SPA\) erforderlich nicht ankreuzen/);
 });
+
+t.test('every message exists in English and German, with the same {parameters}', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { MESSAGES_DIR } = await import('../src/messages.js');
+  const read = (language: string) => JSON.parse(readFileSync(join(MESSAGES_DIR, `${language}.json`), 'utf8')) as Record<string, string>;
+  const en = read('en');
+  const de = read('de');
+  t.same(Object.keys(de).filter((k) => !(k in en)), [], 'no German key without English');
+  t.same(Object.keys(en).filter((k) => !(k in de)), [], 'no English key without German');
+  const parameters = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  for (const key of Object.keys(en)) {
+    t.ok(en[key]!.trim() !== '' && (de[key] ?? '').trim() !== '', `${key}: not empty`);
+    t.same(parameters(de[key] ?? ''), parameters(en[key]!), `${key}: the same parameters`);
+  }
+  // Issue 19: the setup page's warnings, and the Thunderbird placeholder another format serves.
+  const added = [
+    'tb.username.placeholder', 'clients.warning', 'clients.autoPartly', 'clients.notAuto', 'setup.direction.incoming', 'setup.direction.outgoing', 'setup.and',
+    'instead.lead', 'instead.clients', 'instead.webmail', 'instead.docs', 'instead.ask', 'instead.or', 'name.tb', 'name.outlook', 'name.apple', 'name.android',
+    'tb.auto.username', 'tb.refused.oauth2', 'outlook.auto.username', 'outlook.refused', 'outlook.simplified', 'outlook.username.manual',
+    'outlookNew.title', 'outlookNew.path', 'outlookNew.label.security', 'outlookNew.security.ssl', 'outlookNew.security.starttls', 'outlookNew.cloud',
+    'outlookMac.title', 'outlookMac.path', 'outlookMobile.title', 'outlookMobile.path', 'outlookFamily.refused', 'outlookFamily.username',
+    'apple.username', 'apple.plain', 'android.auto.username', 'android.refused.method', 'android.refused.plain', 'android.refused.protocol', 'generic.username',
+  ];
+  for (const key of added) t.ok(key in en && key in de, `${key}: in en and de`);
+  t.equal(en['tb.username.placeholder'], 'Enter your user name');
+  t.equal(de['tb.username.placeholder'], 'Benutzernamen eintragen');
+});

@@ -119,3 +119,138 @@ t.test('pages prepared once per provider carry each mailbox\'s own values, escap
   t.equal(await page("o'brien&co@one.example"), first, 'the same mailbox again: the same bytes');
   for (const html of [first, second]) t.notMatch(html, /H[0-9a-f]{24}x\d+x/, 'no hole left unfilled');
 });
+
+/** One client's section of a setup page. */
+function section(html: string, id: string): string {
+  const found = new RegExp(`<section id="client-${id}"[\\s\\S]*?</section>`).exec(html)?.[0];
+  if (found === undefined) throw new Error(`no section client-${id}`);
+  return found;
+}
+const CLIENTS = ['tb', 'outlook', 'outlook-new', 'outlook-mac', 'outlook-mobile', 'apple', 'android', 'generic'] as const;
+const AUTO = { en: '<p class="auto"><strong>Sets itself up:</strong>', de: '<p class="auto"><strong>Richtet sich selbst ein:</strong>' };
+const NOT_AUTO = { en: '<p class="auto"><strong>Does not set itself up:</strong>', de: '<p class="auto"><strong>Richtet sich nicht selbst ein:</strong>' };
+const WARNING = { en: '<p class="warning"><strong>Important:</strong>', de: '<p class="warning"><strong>Wichtig:</strong>' };
+
+t.test('log-in name not derivable: every section says which field to correct and what to type, en and de', async (t) => {
+  const ask = 'id: ask\nname: Ask Mail\ndomains: [ask.example]\nusername: ask\nusernameHint: { en: your customer number K-NNNNNN, de: Ihre Kundennummer K-NNNNNN }\nincoming:\n  - { type: imap, host: imap.ask.example }\noutgoing:\n  - { host: smtp.ask.example, socketType: starttls }\n';
+  const { url } = await startServer(t, { sources: [{ file: 'ask.yaml', text: ask }] });
+  const expected = {
+    en: {
+      partly: '<p class="auto"><strong>Sets itself up, except the user name:</strong>',
+      hint: 'your customer number K-NNNNNN',
+      tb: ['click Edit configuration', 'for the incoming and the outgoing server, replace the Username “Enter your user name” with your customer number K-NNNNNN'],
+      android: ['tap Edit configuration', 'under Incoming server settings and Outgoing server settings, replace the Username “Enter your user name” with your customer number K-NNNNNN'],
+      outlook: ['When Outlook asks for your user name and password, do not type your e-mail address as user name but your customer number K-NNNNNN'],
+      apple: ['When you install the profile, the device asks for the user name: type your customer number K-NNNNNN'],
+      family: 'do not type your e-mail address as user name but your customer number K-NNNNNN',
+      generic: 'User name for incoming and outgoing mail: not your e-mail address but your customer number K-NNNNNN',
+    },
+    de: {
+      partly: '<p class="auto"><strong>Richtet sich selbst ein, bis auf den Benutzernamen:</strong>',
+      hint: 'Ihre Kundennummer K-NNNNNN',
+      tb: ['Schaltfläche zum Bearbeiten der Konfiguration', 'den Benutzernamen „Benutzernamen eintragen“ ersetzen durch Ihre Kundennummer K-NNNNNN'],
+      android: ['Konfiguration bearbeiten tippen', 'Einstellungen des Postausgangsservers den Benutzernamen „Benutzernamen eintragen“ ersetzen durch Ihre Kundennummer K-NNNNNN'],
+      outlook: ['als Benutzernamen nicht Ihre E-Mail-Adresse eingeben, sondern Ihre Kundennummer K-NNNNNN'],
+      apple: ['Beim Installieren des Profils fragt das Gerät nach dem Benutzernamen; einzugeben ist Ihre Kundennummer K-NNNNNN'],
+      family: 'nicht Ihre E-Mail-Adresse eingeben, sondern Ihre Kundennummer K-NNNNNN',
+      generic: 'Benutzername für Posteingang und Postausgang: nicht Ihre E-Mail-Adresse, sondern Ihre Kundennummer K-NNNNNN',
+    },
+  } as const;
+  for (const language of ['en', 'de'] as const) {
+    const html = (await request(`${url}/setup?emailaddress=k1%40ask.example&lang=${language}`)).text;
+    const e = expected[language];
+    for (const id of CLIENTS) t.notMatch(section(html, id), AUTO[language], `${language} ${id}: no "sets itself up" without the user name`);
+    for (const id of ['tb', 'outlook', 'apple', 'android'] as const) {
+      t.match(section(html, id), e.partly, `${language} ${id}: sets itself up except the user name`);
+      for (const text of e[id]) t.match(section(html, id), text, `${language} ${id}: ${text.slice(0, 40)}`);
+    }
+    for (const id of ['outlook-new', 'outlook-mac', 'outlook-mobile'] as const) {
+      t.match(section(html, id), WARNING[language], `${language} ${id}: a warning`);
+      t.match(section(html, id), e.family, `${language} ${id}: the user name to type`);
+    }
+    t.match(section(html, 'generic'), e.generic, `${language} generic: the user name to type`);
+  }
+});
+
+t.test('a client that cannot use the provider\'s sign-in method is told so, never "sets itself up", en and de', async (t) => {
+  const provider = (id: string, body: string) => ({ file: `${id}.yaml`, text: `id: ${id}\nname: ${id} Mail\ndomains: [${id}.example]\n${body}` });
+  const sources = [
+    provider('oauth', 'authentication: oauth2\nwebmail: https://webmail.oauth.example/\nincoming:\n  - { type: imap, host: imap.oauth.example }\noutgoing:\n  - { host: smtp.oauth.example }\n'),
+    provider('cram', 'incoming:\n  - { type: imap, host: imap.cram.example }\noutgoing:\n  - { host: smtp.cram.example, authentication: password-encrypted }\n'),
+    provider('ntlm', 'authentication: ntlm\nincoming:\n  - { type: imap, host: imap.ntlm.example }\noutgoing:\n  - { host: smtp.ntlm.example }\n'),
+    provider('gssapi', 'incoming:\n  - { type: imap, host: imap.gssapi.example, authentication: gssapi }\noutgoing:\n  - { host: smtp.gssapi.example }\n'),
+    provider('plain', 'allowInsecureTransport: true\nincoming:\n  - { type: imap, host: imap.plain.example, socketType: plain }\noutgoing:\n  - { host: smtp.plain.example, socketType: plain }\n'),
+  ];
+  const { url } = await startServer(t, { sources });
+  const family = ['outlook-new', 'outlook-mac', 'outlook-mobile'];
+  // Which sections are refused, and a text each refusal must carry (the method in the client's words), per language.
+  const cases: Record<string, { refused: string[]; says: Record<string, Record<'en' | 'de', string>> }> = {
+    oauth: {
+      refused: ['tb', 'outlook', ...family, 'apple'],
+      says: {
+        tb: { en: 'OAuth2 is the only sign-in method of the incoming server of oauth Mail', de: 'OAuth2 ist die einzige Anmeldung des Posteingangsservers von oauth Mail' },
+        outlook: { en: 'read and send mail in the browser at https://webmail.oauth.example/', de: 'E-Mails im Browser lesen und senden unter https://webmail.oauth.example/' },
+        apple: { en: 'Instead: use Thunderbird for Android', de: 'Stattdessen: Thunderbird für Android verwenden' },
+      },
+    },
+    cram: {
+      refused: ['outlook', ...family],
+      says: {
+        outlook: { en: 'Outlook cannot use the sign-in method of the outgoing server of cram Mail: encrypted password (CRAM-MD5).', de: 'Outlook kann die Anmeldung des Postausgangsservers von cram Mail nicht verwenden: verschlüsseltes Passwort (CRAM-MD5).' },
+        'outlook-mac': { en: 'use Thunderbird, Apple Mail or Thunderbird for Android', de: 'Thunderbird, Apple Mail oder Thunderbird für Android verwenden' },
+      },
+    },
+    ntlm: {
+      refused: [...family, 'android'],
+      says: {
+        android: { en: 'Thunderbird for Android cannot use the sign-in method of the incoming server of ntlm Mail: NTLM', de: 'Thunderbird für Android kann die Anmeldung des Posteingangsservers von ntlm Mail nicht verwenden: NTLM' },
+        'outlook-new': { en: 'New Outlook for Windows cannot use', de: 'Neues Outlook für Windows kann die Anmeldung' },
+      },
+    },
+    gssapi: {
+      refused: ['outlook', ...family, 'apple', 'android'],
+      says: {
+        outlook: { en: ': Kerberos / GSSAPI.', de: ': Kerberos / GSSAPI.' },
+        android: { en: 'Instead: use Thunderbird (see above or below) or ask gssapi Mail.', de: 'Stattdessen: Thunderbird verwenden (siehe oben oder unten) oder bei gssapi Mail nachfragen.' },
+      },
+    },
+    plain: {
+      refused: ['android'],
+      says: {
+        android: { en: 'By hand it works with Security None', de: 'Von Hand geht es mit Sicherheit Keine' },
+        apple: { en: 'The profile turns Use SSL off for the incoming server and outgoing server of plain Mail', de: 'Das Profil schaltet SSL für die Verbindung des Posteingangsservers und Postausgangsservers von plain Mail aus' },
+      },
+    },
+  };
+  for (const [id, { refused, says }] of Object.entries(cases)) {
+    for (const language of ['en', 'de'] as const) {
+      const html = (await request(`${url}/setup?emailaddress=a%40${id}.example&lang=${language}`)).text;
+      for (const client of CLIENTS.filter((c) => c !== 'generic')) {
+        const text = section(html, client);
+        const name = `${id} ${language} ${client}`;
+        if (refused.includes(client)) {
+          t.match(text, WARNING[language], `${name}: a warning`);
+          t.notMatch(text, 'class="auto"', `${name}: no automatic set-up promised`);
+        } else if (family.includes(client)) {
+          t.match(text, NOT_AUTO[language], `${name}: sets up by hand`);
+        } else {
+          t.match(text, AUTO[language], `${name}: sets itself up`);
+          if (!says[client]) t.notMatch(text, 'class="warning"', `${name}: no warning`);
+        }
+        if (says[client]) t.match(text, says[client]![language], `${name}: ${says[client]![language].slice(0, 40)}`);
+      }
+    }
+  }
+});
+
+t.test('derivable log-in names and usable methods: no warning anywhere', async (t) => {
+  const { url } = await startServer(t);
+  for (const language of ['en', 'de'] as const) {
+    const html = (await request(`${url}/setup?emailaddress=alice%40example.com&lang=${language}`)).text;
+    t.notMatch(html, 'class="warning"', `${language}: no warning`);
+    for (const id of ['tb', 'outlook', 'apple', 'android']) t.match(section(html, id), AUTO[language], `${language} ${id}: sets itself up`);
+    for (const id of ['outlook-new', 'outlook-mac', 'outlook-mobile']) t.match(section(html, id), NOT_AUTO[language], `${language} ${id}: by hand (Microsoft's cloud AutoDetect)`);
+    t.match(section(html, 'outlook'), language === 'en' ? 'DisableOffice365SimplifiedAccountCreation (DWORD 1)' : 'DisableOffice365SimplifiedAccountCreation (DWORD 1)');
+    t.match(section(html, 'outlook'), language === 'en' ? 'choose Test E-mail AutoConfiguration' : 'Test der E-Mail-AutoKonfiguration');
+  }
+});

@@ -15,7 +15,9 @@
  *   second account; no personal data in identifiers;
  * - never a password, never iOS-only restriction keys (PreventMove,
  *   PreventAppSheet, SMIMEEnabled: they lock settings and are n/a on macOS);
- * - display texts only from the YAML and the validated address.
+ * - display texts only from the YAML and the validated address, the
+ *   address as people write it (displayAddress: an IDN domain in Unicode);
+ *   EmailAccountDescription is the provider's name and shows no domain.
  */
 import { hash } from 'node:crypto';
 import { build } from 'plist';
@@ -50,7 +52,14 @@ export interface AppleOptions {
 
 /** What a profile says about one mailbox and its domain; everything else depends on the provider only. */
 interface MailboxValues {
+  /** The address as configured (ASCII domain): what Mail logs in and sends with. */
   readonly address: string;
+  /**
+   * The address as people write it (an IDN domain in Unicode), for the texts
+   * a person reads on the install sheet and in Settings (issue 19); host
+   * names, user names and EmailAddress stay as the provider configures them.
+   */
+  readonly shownAddress: string;
   /** A server's host name (with %EMAILDOMAIN% filled in). */
   readonly host: (template: string) => string;
   readonly identifier: string;
@@ -69,7 +78,7 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
   const consent: Record<string, string> = {};
   for (const lang of ['default', ...LANGUAGES]) {
     const l = lang === 'default' ? 'en' : lang;
-    consent[lang] = message(l, 'apple.profile.consent', { address: values.address, incoming: describe(l, incoming), outgoing: describe(l, outgoing) });
+    consent[lang] = message(l, 'apple.profile.consent', { address: values.shownAddress, incoming: describe(l, incoming), outgoing: describe(l, outgoing) });
   }
   const outgoingAuthentication = appleAuthentication(outgoing)!;
   const mail: Record<string, unknown> = {
@@ -77,7 +86,7 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
     PayloadVersion: 1,
     PayloadIdentifier: `${values.identifier}.mail`,
     PayloadUUID: values.mailUuid,
-    PayloadDisplayName: message(language, 'apple.payload.displayName', { address: values.address }),
+    PayloadDisplayName: message(language, 'apple.payload.displayName', { address: values.shownAddress }),
     EmailAccountDescription: providerName,
     EmailAccountName: values.fullName,
     EmailAccountType: incoming.protocol === 'imap' ? 'EmailTypeIMAP' : 'EmailTypePOP',
@@ -100,8 +109,8 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
     PayloadVersion: 1,
     PayloadIdentifier: values.identifier,
     PayloadUUID: values.profileUuid,
-    PayloadDisplayName: message(language, 'apple.profile.displayName', { provider: providerName, address: values.address }),
-    PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: values.address }),
+    PayloadDisplayName: message(language, 'apple.profile.displayName', { provider: providerName, address: values.shownAddress }),
+    PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: values.shownAddress }),
     PayloadOrganization: providerName,
     ConsentText: consent,
     PayloadContent: [mail],
@@ -125,6 +134,7 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
     const holes = new HoleMarkers();
     const built = buildProfile(provider, servers, language, {
       address: holes.mark({ kind: 'address' }),
+      shownAddress: holes.mark({ kind: 'shownAddress' }),
       host: (template) => holes.domain(template),
       identifier: `${options.identifierPrefix}.${provider.id}.${holes.value('identifier')}`,
       profileUuid: holes.value('profileUuid'),

@@ -72,6 +72,28 @@ async function main(t: Test): Promise<void> {
     }
   });
 
+  t.test('a warning is visible: the hoster example\'s Thunderbird section says where the customer number goes', async (t) => {
+    for (const [language, text] of [
+      ['en', 'replace the Username “Enter your user name” with your customer number'],
+      ['de', 'den Benutzernamen „Benutzernamen eintragen“ ersetzen durch Ihre Kundennummer'],
+    ] as const) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: language });
+      await page.goto(`${url}/setup?emailaddress=kunde%40b%C3%BCcher.example&lang=${language}`);
+      const hint = page.locator('#client-tb p.auto');
+      await hint.scrollIntoViewIfNeeded();
+      t.ok(await hint.isVisible(), `${language}: the hint is visible`);
+      t.match(await hint.innerText(), text, `${language}: where to type what`);
+      t.notMatch(await page.locator('#client-tb').innerText(), /^Sets itself up:|^Richtet sich selbst ein:/m, `${language}: no plain "sets itself up"`);
+      const warning = page.locator('#client-apple p.warning');
+      t.ok(await warning.isVisible(), `${language}: Apple's warning is visible`);
+      const box = await warning.boundingBox();
+      t.ok(box !== null && box.height > 0 && box.width > 0, `${language}: the warning has a size on screen`);
+      t.not(await warning.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgba(0, 0, 0, 0)', `${language}: the warning is highlighted`);
+      await page.locator('#client-tb').screenshot({ path: join(OUTPUT, `setup-warning-${language}.png`) });
+      await page.close();
+    }
+  });
+
   t.test('a malformed address shows the form again with the error next to the field', async (t) => {
     const page = await browser.newPage({ locale: 'de-DE' });
     await page.goto(`${url}/`);
