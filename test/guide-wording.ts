@@ -1,6 +1,6 @@
 /** Each client's own words for each TLS mode and authentication (research: client-labels.md). */
 import t from 'tap';
-import { clientWording } from '../src/formats/guide.js';
+import { clientWording } from '../src/formats/guide-wording.js';
 
 t.test('implicit TLS and STARTTLS, per client and language', async (t) => {
   const cases: [Parameters<typeof clientWording>[0], string, string, string, string][] = [

@@ -63,9 +63,23 @@ export interface ClientServers {
 }
 
 export interface ClientCapabilities {
+  /**
+   * Thunderbird desktop reads every method config-v1.1 names, but OAuth2
+   * only at hosts it has a built-in OAuth2 provider for: it drops a server
+   * with OAuth2 alone, and a direction left empty makes it reject the
+   * document (measured with Thunderbird 153.8).
+   */
+  readonly thunderbird: ClientServers;
   /** Servers Outlook can be told about, in the provider's order (incoming first). */
   readonly outlookServers: readonly Server[];
   readonly outlook: ClientServers;
+  /**
+   * New Outlook for Windows, Outlook for Mac and Outlook for iOS/Android,
+   * set up by hand (their AutoDetect never asks this service): a password
+   * login as classic Outlook's, and no guide shows them an SPA (NTLM)
+   * setting (client-labels.md 2b; inferred, not verified on a device).
+   */
+  readonly outlookFamily: ClientServers;
   /** What Thunderbird's Autodiscover reader reads as the provider means it (see above). */
   readonly thunderbirdAutodiscover: ClientServers;
   readonly android: ClientServers;
@@ -125,8 +139,10 @@ export function capabilities(provider: Provider): ClientCapabilities {
   if (found === undefined) {
     const outlook = usable(provider, (s) => outlookMethod(s) !== undefined);
     found = {
+      thunderbird: usable(provider, (s) => s.authentication.some((m) => m !== 'oauth2')),
       outlookServers: [...outlook.incoming, ...outlook.outgoing],
       outlook,
+      outlookFamily: usable(provider, (s) => outlookMethod(s) !== undefined && outlookMethod(s) !== 'ntlm'),
       thunderbirdAutodiscover: usable(provider, (s) => thunderbirdAutodiscoverMethod(s) !== undefined && portTellsThunderbird(s)),
       android: androidServers(provider),
       apple: chooseApple(provider),
