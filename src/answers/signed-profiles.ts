@@ -14,10 +14,9 @@ import type { ProfileSigner } from '../formats/signing.js';
  * Eviction is second-chance (CLOCK): oldest first, but an entry used since
  * it was last passed over goes to the back once more. A hit only sets a
  * flag. Moving the entry to the back on every hit (delete, then set with
- * the request's own key string) stored a new key per request: about 200
- * bytes promoted to the old generation each time, a mark-compact every 2-3 s
- * under repeated requests, with incremental steps of up to 19 ms (measured
- * with --trace-gc), which set the p99.
+ * the request's own key string) stored a new key per request, promoted to
+ * the old generation each time: under repeated requests the mark-compacts
+ * it caused set the p99 (--trace-gc; docs/performance.md).
  */
 export class SignedProfileCache {
   private readonly entries = new Map<string, { readonly profile: Buffer; used: boolean }>();

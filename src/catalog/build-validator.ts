@@ -1,8 +1,8 @@
 /**
  * Run by `npm run build`: writes the provider schema's validator as code
  * (ajv's standalone output) next to the compiled loader, so that a
- * start neither loads ajv's compiler nor compiles the schema (about 130 ms
- * of a one-second start-up). schema.ts falls back to compiling it when the
+ * start neither loads ajv's compiler nor compiles the schema (a good part
+ * of start-up; docs/performance.md). schema.ts falls back to compiling it when the
  * file is missing (running from the sources, in tests).
  */
 import { writeFileSync } from 'node:fs';

@@ -54,11 +54,10 @@ function views(): Promise<Eta> {
 }
 
 /**
- * QR codes of profile links, the most recent kept: drawing one costs about
- * 0.4 ms (Reed-Solomon and the choice among eight masks), ten times what
- * filling the page costs, and the same visitor asks again (a reload, the
- * other language). The bound keeps hostile variety from growing the heap
- * (about 2.4 KB a code).
+ * QR codes of profile links, the most recent kept: drawing one (Reed-Solomon
+ * and the choice among eight masks) costs many times what filling the page
+ * costs, and the same visitor asks again (a reload, the other language).
+ * The bound keeps hostile variety from growing the heap.
  */
 const QR_CODES_KEPT = 256;
 const qrCodes = new Map<string, string>();

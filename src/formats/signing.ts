@@ -13,7 +13,7 @@ import type * as Pkijs from 'pkijs';
 /**
  * pkijs and asn1js read certificates and encode the constant parts when a
  * signer is made; they are loaded then, not at start-up (a service without
- * a signing certificate never needs them: 140 ms and a few MiB less).
+ * a signing certificate never needs them, and starts faster and smaller).
  */
 let libraries: Promise<{ asn1js: typeof Asn1js; pkijs: typeof Pkijs }> | undefined;
 function asn1Libraries(): Promise<{ asn1js: typeof Asn1js; pkijs: typeof Pkijs }> {
@@ -166,11 +166,11 @@ export async function createSigner(keyPem: string, chainPem: string): Promise<Pr
       ];
       // RFC 5652 5.4: the signature covers the attributes as a SET; they are sent as [0] IMPLICIT.
       const signedAttributes = toDer(tlv(SET, ...attributes));
-      // An RSA-2048 signature takes 0.3-0.5 ms: it is made in libuv's thread
-      // pool, so other requests go on meanwhile (and other cores help where
-      // there are some). Measured on one core: the same profiles per second,
-      // p99 of signed requests 360 -> 68 ms. ECDSA takes tens of
-      // microseconds, less than the hand-off costs.
+      // An RSA signature takes far longer than the rest of a request: it is
+      // made in libuv's thread pool, so other requests go on meanwhile (and
+      // other cores help where there are some); on one core this kept the
+      // throughput and cut the tail (docs/performance.md). ECDSA is cheaper
+      // than the hand-off.
       const signature = isEc
         ? cryptoSign('sha256', signedAttributes, { key: keyObject, dsaEncoding: 'der' })
         : await new Promise<Buffer>((resolve, reject) => cryptoSign('sha256', signedAttributes, keyObject, (error, value) => (error ? reject(error) : resolve(value))));

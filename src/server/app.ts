@@ -84,8 +84,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // rather than answered 503; idle keep-alive connections are closed.
     return503OnClosing: false,
     // No route declares a JSON schema. Fastify otherwise loads and sets up ajv and
-    // fast-json-stringify when the instance is made, about 60-80 ms of start-up
-    // (measured, 5 starts each way); a schema added later fails at start with this line.
+    // fast-json-stringify when the instance is made, a measurable part of
+    // start-up (docs/performance.md); a schema added later fails at start with this line.
     schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     forceCloseConnections: 'idle',
   });

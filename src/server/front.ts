@@ -48,10 +48,9 @@ export function createFront(table: readonly Endpoint[], pipeline: Pipeline): Fro
     if (respond === undefined) return pipeline.handOver(request, admission);
     // One literal with every field, the body filled in once it has arrived.
     // Not `{ ...exchange, body }`: on Node 20's V8 a spread followed by a
-    // new property makes a new hidden class for every object (about 1 µs
-    // each, measured), and those maps live in the old generation: an
-    // Autodiscover POST promoted 16 KB per scavenge instead of 1.7 KB, with
-    // a 6-7 ms mark-compact every 1.5 s.
+    // new property makes a new hidden class for every object, and those
+    // maps live in the old generation, where their mark-compacts set
+    // Autodiscover POST's tail (docs/performance.md).
     const query = queryOf(url);
     const { host, secure } = admission;
     const headers = request.headers;
