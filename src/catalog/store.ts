@@ -7,8 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { assembleCatalog, Catalog, readSources, type LoadedFile } from './catalog.js';
-import { loadProvider } from './load.js';
+import { assembleCatalog, Catalog, loadSource, readSources, type LoadedFile } from './catalog.js';
 import type { Problem } from './problems.js';
 
 export interface ReloadOutcome {
@@ -76,8 +75,9 @@ export class CatalogStore {
       const sources: LoadedFile[] = [];
       const stale: string[] = [];
       const problems: Problem[] = [];
-      for (const { file, text } of texts) {
-        const loaded = { file, text, result: loadProvider(file, text) };
+      for (const source of texts) {
+        const { file, text } = source;
+        const loaded = { file, text, result: loadSource(source) };
         if (loaded.result.provider) {
           this.lastGood.set(file, loaded);
           sources.push(loaded);
