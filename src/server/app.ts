@@ -6,11 +6,11 @@
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import proxyAddr from 'proxy-addr';
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../mailbox.js';
+import { bearerMatches } from './bearer.js';
 import type { ServerContext } from './context.js';
 import { INTERNAL_ERROR_LINE, PLAIN_TEXT } from './exchange.js';
 import { createFront, type Front } from './front.js';
@@ -131,12 +131,11 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     });
   }
   if (options.metricsToken !== undefined && context.metrics) {
-    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
     const metrics = context.metrics;
+    const token = options.metricsToken;
     app.get('/metrics', async (request, reply) => {
       request.served = { format: 'ops' };
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (!bearerMatches(request.headers.authorization, token)) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type(PLAIN_TEXT).send('a bearer token is required for /metrics\n');
       }
       return reply.type(METRICS_CONTENT_TYPE).header('Cache-Control', 'no-store').send(await metrics.registry.metrics());
@@ -163,7 +162,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(thunderbirdRoutes(context));
   await app.register(outlookRoutes(context));
   await app.register(appleRoutes(apple));
-  await app.register(opsRoutes(context));
+  await app.register(opsRoutes(context, options.metricsToken));
   await app.register(webRoutes(context));
   return app;
 }

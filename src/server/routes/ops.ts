@@ -1,17 +1,22 @@
 /**
  * Operations: /healthz (the process answers) and /readyz (a catalog is in
- * service; its counts, the problems of skipped files, the signer's state).
+ * service; its counts, the names of files with problems, the signer's
+ * state). /readyz is public (the plain-HTTP port too): the problems
+ * themselves, which quote the files, are shown only with the metrics
+ * bearer token; they are in the log and in `validate` too.
  */
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { formatProblem } from '../../catalog/problems.js';
 import { normalizeDomain } from '../../mailbox.js';
+import { bearerMatches } from '../bearer.js';
 import type { ServerContext } from '../context.js';
 import { PLAIN_TEXT } from '../exchange.js';
 
 /** Warn this long before the signing certificate expires. */
 const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
 
-export function opsRoutes(context: ServerContext) {
+export function opsRoutes(context: ServerContext, metricsToken?: string) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/healthz', async (request, reply) => {
       request.served = { format: 'ops' };
@@ -48,8 +53,11 @@ export function opsRoutes(context: ServerContext) {
       if (context.tls && context.tls.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) warnings.push(`the TLS certificate expires ${context.tls.notAfter.toISOString()}`);
       if (context.tls?.lastError) warnings.push(`TLS certificate: ${context.tls.lastError}`);
       for (const warning of [context.signer?.permissionWarning, context.tls?.permissionWarning]) if (warning) warnings.push(warning);
+      const full = bearerMatches(request.headers.authorization, metricsToken);
       const reload = context.store?.lastReload;
-      if (reload?.error) warnings.push(reload.error);
+      // The reason of a failed reload may quote a file or a path.
+      const reloadError = reload?.error === undefined ? null : full ? reload.error : 'the last reload failed; the catalog in service stays';
+      if (reloadError) warnings.push(reloadError);
       if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
       if (context.lifecycle?.stopping) {
         return reply.code(503).header('Cache-Control', 'no-store').send({ status: 'stopping' });
@@ -65,11 +73,12 @@ export function opsRoutes(context: ServerContext) {
             domains: catalog.domainCount,
             loadedAt: catalog.loadedAt.toISOString(),
             skippedFiles: catalog.rejectedFiles.length,
-            problems: catalog.problems.map(formatProblem),
-            staleFiles: reload?.staleFiles ?? [],
+            problemFiles: [...new Set(catalog.problems.map((p) => basename(p.file)))],
+            ...(full ? { problems: catalog.problems.map(formatProblem) } : {}),
+            staleFiles: (reload?.staleFiles ?? []).map((f) => (full ? f : basename(f))),
           },
           reload: context.store
-            ? { lastAt: reload?.at.toISOString() ?? null, lastError: reload?.error ?? null, reloads: context.store.reloads, failed: context.store.failedReloads }
+            ? { lastAt: reload?.at.toISOString() ?? null, lastError: reloadError, reloads: context.store.reloads, failed: context.store.failedReloads }
             : null,
           signing: context.signer
             ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
