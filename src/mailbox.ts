@@ -42,24 +42,43 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * Normalise a mail domain to the form the catalog indexes: ASCII (punycode,
  * UTS #46 via WHATWG URL), lower case, without a trailing dot. Returns null
  * for anything that is not a host name with at least two labels.
+ *
+ * WHATWG's domainToASCII parses a URL host: it cuts at / \ ? # and maps
+ * full-width letters, the ideographic full stop and ignorable characters
+ * (soft hyphen, zero-width space) to others or to nothing, so
+ * "autoconfig.example.com/evil" came back as "autoconfig.example.com". A
+ * name is taken only when the conversion changed nothing but case and
+ * Unicode normalisation, and the ASCII result is checked label by label
+ * (RFC 1035 letters, digits, hyphens, 1-63 octets, 253 in all; RFC 5891
+ * 4.2.3.1: hyphens in the third and fourth place only in xn-- labels).
  */
 const PLAIN_ASCII_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!xn--)(?!-)[a-z0-9-]*[a-z][a-z0-9-]*(?<!-)$/;
+// Characters that end a URL host or separate an address; whitespace of any kind.
+const NOT_IN_HOST_NAMES = /[/\\?#@:%[\]\s\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/u;
 
 export function normalizeDomain(raw: string): string | null {
   // Fast path for what clients send almost always: a lower-case ASCII name
-  // without punycode labels, which UTS #46 would return unchanged.
-  if (raw.length <= MAX_DOMAIN_OCTETS && PLAIN_ASCII_DOMAIN.test(raw) && !raw.includes('xn--')) return raw;
-  if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw)) return null;
+  // without punycode or other double-hyphen labels, which UTS #46 returns unchanged.
+  if (raw.length <= MAX_DOMAIN_OCTETS && PLAIN_ASCII_DOMAIN.test(raw) && !raw.includes('--')) return raw;
+  if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw) || NOT_IN_HOST_NAMES.test(raw)) return null;
   const trimmed = raw.endsWith('.') ? raw.slice(0, -1) : raw;
-  // domainToASCII accepts IP addresses and bracketed IPv6; mail domains here are names.
-  if (trimmed.includes('[') || trimmed.includes(':') || trimmed.includes('%')) return null;
   const ascii = domainToASCII(trimmed);
   if (ascii === '' || ascii.length > MAX_DOMAIN_OCTETS) return null;
   const labels = ascii.split('.');
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return null;
+  if (labels.length < 2 || !labels.every(validLabel)) return null;
   // A numeric last label means an IPv4 address, not a domain.
   if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
+  // Nothing mapped away: each label reads back as it was given (bar case and NFC).
+  const given = trimmed.normalize('NFC').toLowerCase().split('.');
+  if (given.length !== labels.length || !labels.every((label, i) => label === given[i] || domainToUnicode(label) === given[i])) return null;
   return ascii;
+}
+
+function validLabel(label: string): boolean {
+  if (!LABEL.test(label)) return false;
+  if (label.slice(2, 4) !== '--') return true;
+  // An A-label must decode to a U-label that encodes back to it.
+  return label.startsWith('xn--') && label.length > 4 && domainToASCII(domainToUnicode(label)) === label;
 }
 
 /** The address as people write it: the domain in Unicode (bücher.example). */
