@@ -84,9 +84,10 @@ t.test('500 slowloris connections do not stop a normal client', async (t) => {
   const sockets: Socket[] = [];
   t.teardown(() => sockets.forEach((s) => s.destroy()));
   await Promise.all(
-    Array.from({ length: 500 }, () =>
+    // From ten addresses: one address holds at most 256 connections (connections.ts).
+    Array.from({ length: 500 }, (_, i) =>
       new Promise<void>((resolve) => {
-        const socket = connect(Number(url.port), '127.0.0.1', () => {
+        const socket = connect({ port: Number(url.port), host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 10)}` }, () => {
           socket.write('GET /mail/config-v1.1.xml HTTP/1.1\r\nHost: example.com\r\n');
           resolve();
         });

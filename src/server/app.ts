@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../mailbox.js';
 import { bearerMatches } from './bearer.js';
+import { applyConnectionPolicy, serverOptions, type ConnectionLimits } from './connections.js';
 import type { ServerContext } from './context.js';
 import { INTERNAL_ERROR_LINE, PLAIN_TEXT } from './exchange.js';
 import { createFront, type Front } from './front.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
   readonly metricsToken?: string;
   /** Requests per minute per client address; 0 or absent: no limit. */
   readonly rateLimitPerMinute?: number;
+  /** Handshake timeout and open connections per client and in total (connections.ts). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** Paths served over plain HTTP too (clients' HTTP fallbacks, health probes). */
@@ -67,7 +70,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
       const listener: RequestListener = (request, response) => {
         if (!front?.(request, response)) fastifyListener(request, response);
       };
-      const server = options.https ? createHttpsServer({ cert: options.https.cert, key: options.https.key }, listener) : createServer(listener);
+      const connectionOptions = serverOptions(options.connectionLimits);
+      const server = options.https ? createHttpsServer({ cert: options.https.cert, key: options.https.key, ...connectionOptions }, listener) : createServer(connectionOptions, listener);
+      applyConnectionPolicy(server, options.connectionLimits, (address) => trust?.(address, 0) ?? false);
       // Idle keep-alive connections close after 5 s; a whole request must
       // arrive within 10 s, its headers too (slow senders, slowloris). No
       // per-socket idle timer besides: re-arming it on every write costs
@@ -172,7 +177,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
  * bytes in the URL, oversized headers) get one plain-text line, not JSON.
  */
 function rejectUnparsable(error: Error & { code?: string }, socket: import('node:net').Socket): void {
-  if (!socket.writable) return;
+  // With this listener Node leaves closing the socket to it.
+  if (!socket.writable) return void socket.destroy();
   const [status, reason] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? ['431 Request Header Fields Too Large', 'the request headers are too large']
