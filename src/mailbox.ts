@@ -13,7 +13,7 @@ export interface Mailbox {
   readonly domain: string;
 }
 
-export type AddressProblem = 'empty' | 'control' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
+export type AddressProblem = 'empty' | 'control' | 'badCharacter' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
 
 export type ParseResult<T> =
   | { ok: true; value: T }
@@ -32,6 +32,11 @@ const MAX_DOMAIN_OCTETS = 253;
 // C0 and C1 controls, DEL, and the line/paragraph separators: never valid in
 // an address, and dangerous in logs and headers.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Code points no document may carry (XML 1.0 excludes surrogates, U+FFFE and
+// U+FFFF; Unicode's noncharacters are never interchanged), and U+FFFD, which
+// is what a decoder makes of invalid UTF-8 (an Autodiscover body): the
+// address was not text.
+const NOT_TEXT = /[\p{Surrogate}\ufdd0-\ufdef\ufffd\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/u;
 // Dot-atom (RFC 5322 3.2.3) with UTF-8 allowed (RFC 6531 atext extension).
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+)*$/u;
 // Quoted string: printable ASCII and UTF-8, backslash escapes.
@@ -93,6 +98,7 @@ export function displayAddress(mailbox: Mailbox): string {
 export function parseAddress(raw: string): ParseResult<Mailbox> {
   if (raw.length === 0) return { ok: false, ...invalidAddress('empty') };
   if (CONTROL.test(raw)) return { ok: false, ...invalidAddress('control') };
+  if (NOT_TEXT.test(raw)) return { ok: false, ...invalidAddress('badCharacter') };
   // Cheap bound before any pattern runs; the exact octet limit is checked below.
   if (raw.length > 4 * MAX_ADDRESS_OCTETS) {
     return { ok: false, ...invalidAddress('tooLong', { max: MAX_ADDRESS_OCTETS }) };

@@ -14,6 +14,7 @@ import { bearerMatches } from './bearer.js';
 import { applyConnectionPolicy, serverOptions, type ConnectionLimits } from './connections.js';
 import type { ServerContext } from './context.js';
 import { INTERNAL_ERROR_LINE, PLAIN_TEXT } from './exchange.js';
+import { answerFrameworkError } from './framework-errors.js';
 import { createFront, type Front } from './front.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { logRequest, wantsHsts } from './observe.js';
@@ -89,6 +90,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // Whole requests are small; keep the default limits tight.
     bodyLimit: 64 * 1024,
     clientErrorHandler: rejectUnparsable,
+    frameworkErrors: answerFrameworkError,
     // At shutdown, requests that still arrive on open connections are served
     // rather than answered 503; idle keep-alive connections are closed.
     return503OnClosing: false,

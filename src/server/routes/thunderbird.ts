@@ -18,12 +18,14 @@ const HEADERS = {
   // The data is public (draft-ietf-mailmaint-autoconfig: configs MUST be public); web mail clients may read it.
   'access-control-allow-origin': '*',
 };
+// With an address the document carries the user's login: for that mailbox only (SECURITY.md).
+const MAILBOX_HEADERS = { ...HEADERS, 'cache-control': 'private, max-age=300' };
 const ADDRESS_PARAMETERS = ['emailaddress'];
 
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
   const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox);
-  return cacheableAnswer(exchange, HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
+  return cacheableAnswer(exchange, lookup.mailbox ? MAILBOX_HEADERS : HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
 }
 
 /** /mail/config-v1.1.xml and the .well-known path: the mailbox from ?emailaddress, else the domain from Host. */
