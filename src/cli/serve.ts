@@ -136,7 +136,13 @@ export async function serve(settings: Settings): Promise<void> {
         () => response.writeHead(500).end(),
       );
     });
-    await new Promise<void>((resolve) => metricsServer!.listen(settings.metricsPort, settings.metricsHost, resolve));
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject);
+      metricsServer!.listen(settings.metricsPort, settings.metricsHost, () => {
+        metricsServer!.off('error', reject);
+        resolve();
+      });
+    });
     log.info({ address: metricsServer.address() }, 'metrics listening');
   }
 
