@@ -80,8 +80,10 @@ export async function serve(settings: Settings): Promise<void> {
     metrics,
     lifecycle,
   };
+  const output = logOutput();
+  metrics.countDroppedLogLines(() => output.dropped);
   const common = {
-    logger: { level: settings.logLevel, stream: logOutput() },
+    logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,
     rateLimitPerMinute: settings.rateLimitPerMinute,
     ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),

@@ -37,6 +37,21 @@ export class Metrics {
     });
   }
 
+  /** Count the log lines dropped while standard output was not read (log-output.ts). */
+  countDroppedLogLines(dropped: () => number): void {
+    let counted = 0;
+    new Counter({
+      name: 'mail_autoconfig_log_lines_dropped_total',
+      help: 'Log lines dropped because standard output was not read fast enough.',
+      registers: [this.registry],
+      collect() {
+        const now = dropped();
+        this.inc(now - counted);
+        counted = now;
+      },
+    });
+  }
+
   observe(format: string, status: number, seconds: number): void {
     this.requests.observe(format, status, seconds);
   }
