@@ -7,10 +7,11 @@ import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { loadProvider, MAX_PROBLEMS_PER_FILE, PROVIDER_LIMITS, type LoadResult } from './load.js';
 import type { Provider } from './model.js';
+import { lookupPacked, type PackedDomains } from './packed-index.js';
 import type { Problem } from './problems.js';
 
 export class Catalog {
-  private readonly domainIndex: ReadonlyMap<string, Provider>;
+  private readonly domainIndex: ReadonlyMap<string, Provider> | undefined;
 
   constructor(
     readonly providers: readonly Provider[],
@@ -19,7 +20,10 @@ export class Catalog {
     /** Files that were read but not served because of errors. */
     readonly rejectedFiles: readonly string[],
     readonly loadedAt: Date = new Date(),
+    /** The domain index built by the reload worker (owners index `providers`); else a Map is built here. */
+    private readonly packed?: PackedDomains,
   ) {
+    if (packed) return;
     const index = new Map<string, Provider>();
     for (const provider of providers) for (const domain of provider.domains) index.set(domain, provider);
     this.domainIndex = index;
@@ -27,11 +31,13 @@ export class Catalog {
 
   /** The provider serving an ASCII, lower-case mail domain (see normalizeDomain). */
   byDomain(domain: string): Provider | undefined {
-    return this.domainIndex.get(domain);
+    if (this.domainIndex) return this.domainIndex.get(domain);
+    const owner = lookupPacked(this.packed!, domain);
+    return owner < 0 ? undefined : this.providers[owner];
   }
 
   get domainCount(): number {
-    return this.domainIndex.size;
+    return this.domainIndex ? this.domainIndex.size : this.packed!.owners.length;
   }
 }
 

@@ -154,7 +154,8 @@ function loadChecked(file: string, text: string, limits: LoadLimits, problems: P
   if (!validate(data)) {
     for (const error of simplifyErrors(validate.errors ?? [])) {
       const { offset, message } = describeSchemaError(doc, error);
-      const path = pathOf(error.instancePath);
+      // A repeated entry is placed on its second occurrence.
+      const path = [...pathOf(error.instancePath), ...(error.keyword === 'uniqueItems' ? [laterDuplicate(error)] : [])];
       problems.push({ file, ...(list && path[0] === 'domains' ? offsetPlace(path) : place(offset)), severity: 'error', message });
     }
     return { problems };
@@ -514,7 +515,7 @@ function describeSchemaError(doc: Document, error: ErrorObject): { offset: numbe
     case 'maxLength':
       return { offset: offsetOf(doc, path), message: `${where}is longer than ${(error.params as { limit: number }).limit} characters` };
     case 'uniqueItems':
-      return { offset: offsetOf(doc, path), message: `${where}lists the same entry twice` };
+      return { offset: offsetOf(doc, [...path, laterDuplicate(error)]), message: `${where}lists the same entry twice` };
     case 'oneOf': {
       const description = (error.parentSchema as { description?: string }).description;
       return { offset: offsetOf(doc, path), message: `${where}${description ?? `expected a text or a map from language code to text, found ${describeValue(value)}`}` };
@@ -522,6 +523,12 @@ function describeSchemaError(doc: Document, error: ErrorObject): { offset: numbe
     default:
       return { offset: offsetOf(doc, path), message: `${where}${error.message ?? 'is not valid'}` };
   }
+}
+
+/** The later of the two equal entries ajv names for uniqueItems. */
+function laterDuplicate(error: ErrorObject): number {
+  const { i, j } = error.params as { i: number; j: number };
+  return Math.max(i, j);
 }
 
 function describePath(path: (string | number)[]): string {
