@@ -82,6 +82,7 @@ export async function serve(settings: Settings): Promise<void> {
   };
   const output = logOutput();
   metrics.countDroppedLogLines(() => output.dropped);
+  metrics.watchEventLoop();
   const common = {
     logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,
