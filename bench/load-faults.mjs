@@ -1,18 +1,25 @@
-// Load and faults: DURATION s (default 60) at saturation over every format
-// while the catalog is reloaded every 2 s (good and broken edits
-// alternating) and the signing certificate is rotated once; then SIGTERM
-// under load. Prints requests, errors, latency, memory; the last line is
-// JSON. Exit 1 when an invariant fails.
+// Load and faults: DURATION s (default 60) at saturation over every format,
+// over HTTPS, while the catalog is reloaded every 2 s (good and broken edits
+// alternating) and the signing certificate is rotated once; during the load
+// also (issue 20): a reload of 1,000,000 domains (the slowest answer of a
+// probe meanwhile is printed: it bounds the longest event-loop stall), a
+// 50 MB file and an alias bomb dropped into the folder, 5,000 stalled TLS
+// handshakes (descriptors back to the baseline within the handshake
+// timeout), and standard output not read for 10 s; then SIGTERM under load.
+// Prints requests, errors, latency, memory; the last line is JSON. Exit 1
+// when an invariant fails.
 //   node bench/load-faults.mjs            (after npm run build)
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { productionNodeFlags, root } from './production.mjs';
 
 const DURATION = Number(process.env.DURATION ?? 60);
+const METRICS_TOKEN = 'load-faults-metrics-token';
 const work = mkdtempSync(join(tmpdir(), 'load-faults-'));
 
 function makeCert(name, kind) {
@@ -28,26 +35,29 @@ mkdirSync(providers);
 copyFileSync(join(root, 'providers', 'example.yaml'), join(providers, 'example.yaml'));
 copyFileSync(join(root, 'providers', 'hoster-example.yaml'), join(providers, 'hoster-example.yaml'));
 const good = readFileSync(join(providers, 'hoster-example.yaml'), 'utf8');
-const [first, second] = [makeCert('first', 'rsa'), makeCert('second', 'p256')];
+const [first, second, tls] = [makeCert('first', 'rsa'), makeCert('second', 'p256'), makeCert('tls', 'p256')];
 const liveKey = join(work, 'signing.key');
 const liveCert = join(work, 'signing.pem');
 copyFileSync(first.key, liveKey);
 copyFileSync(first.cert, liveCert);
 
-const server = spawn(process.execPath, [...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--providers', providers, '--signing-key', liveKey, '--signing-cert', liveCert, '--rate-limit', '0', '--shutdown-delay', '0.3', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(process.execPath, [...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--https-port', '0', '--tls-cert', tls.cert, '--tls-key', tls.key, '--providers', providers, '--signing-key', liveKey, '--signing-cert', liveCert, '--rate-limit', '0', '--shutdown-delay', '0.3', '--log-level', 'info', '--metrics-token', METRICS_TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
 const lines = [];
 let port;
+let httpsPort;
+let droppedLogLines = 0;
 await new Promise((resolve, reject) => {
   const onData = (chunk) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
       // One log line per request: count them, keep only the others.
       if (line.includes('"msg":"request"')) continue;
       lines.push(line);
-      const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (match) {
-        port = Number(match[1]);
-        resolve();
-      }
+      const dropped = /"msg":"dropped (\d+) log lines/.exec(line);
+      if (dropped) droppedLogLines += Number(dropped[1]);
+      const match = /listening at (https?):\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match && match[1] === 'https') httpsPort = Number(match[2]);
+      else if (match) port = Number(match[2]);
+      if (port && httpsPort) resolve();
     }
   };
   server.stdout.on('data', onData);
@@ -56,6 +66,121 @@ await new Promise((resolve, reject) => {
   setTimeout(() => reject(new Error('no start')), 20_000);
 });
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024;
+const descriptors = () => readdirSync(`/proc/${server.pid}/fd`).length;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One GET on the plain-HTTP port on a connection of its own, timed.
+const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+const probe = (path) => new Promise((resolve) => {
+  const sent = performance.now();
+  const r = request({ host: '127.0.0.1', port, path, agent: probeAgent, headers: { host: 'example.com' } }, (res) => {
+    res.resume();
+    res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - sent }));
+  });
+  r.on('error', (e) => resolve({ status: e.code, ms: performance.now() - sent }));
+  r.end();
+});
+
+// A hoster's list of a million domains, dropped in during the load: probe
+// until its last domain is served; the slowest answer meanwhile bounds the
+// longest stall of the service's event loop. Then it goes again.
+const BIG_DOMAINS = 1_000_000;
+async function millionDomains() {
+  const baselineDelayMs = await eventLoopDelayMs();
+  const domains = Array.from({ length: BIG_DOMAINS }, (_, i) => `  - customer${i}.example`).join('\n');
+  writeFileSync(join(providers, 'big-hoster.yaml'), `id: big-hoster\nname: Big Hoster\ndomains:\n${domains}\nincoming:\n  - { type: imap, host: imap.big-hoster.example }\noutgoing:\n  - { host: smtp.big-hoster.example }\n`);
+  const started = performance.now();
+  let slowest = 0;
+  let probes = 0;
+  let failed = 0;
+  for (;;) {
+    const answer = await probe(`/v1.1/customer${BIG_DOMAINS - 1}.example`);
+    probes++;
+    slowest = Math.max(slowest, answer.ms);
+    if (answer.status === 200) break;
+    if (answer.status !== 404) failed++;
+    if (performance.now() - started > 60_000) return { servedAfterMs: null, slowestAnswerMs: Math.round(slowest * 10) / 10, probes, failed };
+  }
+  const servedAfterMs = Math.round(performance.now() - started);
+  const eventLoopStallMs = await eventLoopDelayMs();
+  rmSync(join(providers, 'big-hoster.yaml'));
+  return { servedAfterMs, eventLoopStallMs, baselineDelayMs, slowestAnswerMs: Math.round(slowest * 10) / 10, probes, failed };
+}
+
+// The service's own longest event-loop delay since the previous scrape, in ms.
+const eventLoopDelayMs = () => new Promise((resolve) => {
+  const r = request({ host: '127.0.0.1', port, path: '/metrics', agent: probeAgent, headers: { authorization: `Bearer ${METRICS_TOKEN}` } }, (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => resolve(Math.round(Number(/^mail_autoconfig_event_loop_delay_max_seconds (\S+)/m.exec(body)?.[1]) * 10000) / 10));
+  });
+  r.on('error', () => resolve(null));
+  r.end();
+});
+
+// The slowest probe answer without a large reload, for comparison.
+async function probeBaseline(ms) {
+  let slowest = 0;
+  const until = performance.now() + ms;
+  while (performance.now() < until) slowest = Math.max(slowest, (await probe('/v1.1/example.com')).ms);
+  return Math.round(slowest * 10) / 10;
+}
+
+// A 50 MB provider file and an alias bomb: refused, the last good catalog served.
+async function hostileFiles() {
+  writeFileSync(join(providers, 'padded.yaml'), `${good.replace('id: hoster-example', 'id: padded')}\n${'# padding\n'.repeat(5 * 1024 * 1024)}`);
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+  writeFileSync(join(providers, 'bomb.yaml'), `${levels.join('\n')}\n`);
+  await sleep(1500);
+  return (await probe('/v1.1/example.org')).status;
+}
+
+// 5,000 connections to the HTTPS port that start a handshake and stop
+// (from 40 loopback addresses: one address may hold 256), opened 250 per
+// 100 ms: faster, the kernel's accept queue overflows and holds connections
+// back for seconds (SYN-ACK retries), so the service would see them later
+// than the script. Its descriptors must be back at the baseline within the
+// handshake timeout after the last one opened.
+const STALLED = 5000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+async function stalledHandshakes() {
+  const baseline = descriptors();
+  const sockets = [];
+  for (let i = 0; i < STALLED; i += 250) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(250, STALLED - i) }, (_, j) => new Promise((resolve) => {
+      const socket = connect({ port: httpsPort, host: '127.0.0.1', localAddress: `127.0.1.${1 + ((i + j) % 40)}` }, () => {
+        socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+        resolve(socket);
+      });
+      socket.on('error', () => resolve(socket));
+    })))));
+    await sleep(100);
+  }
+  const opened = performance.now();
+  let peak = descriptors();
+  let backAfterMs = null;
+  while (performance.now() - opened < HANDSHAKE_TIMEOUT_MS + 10_000) {
+    const now = descriptors();
+    peak = Math.max(peak, now);
+    if (now <= baseline + 5) {
+      backAfterMs = Math.round(performance.now() - opened);
+      break;
+    }
+    await sleep(250);
+  }
+  const end = descriptors();
+  const closedByService = sockets.filter((s) => s.destroyed || s.readyState === 'closed').length;
+  for (const socket of sockets) socket.destroy();
+  return { stalled: STALLED, baseline, peak, end, backAfterMs, closedByService };
+}
+
+// Standard output not read for 10 s: the answers go on, lines are dropped and counted.
+async function stalledStdout() {
+  server.stdout.pause();
+  await sleep(10_000);
+  server.stdout.resume();
+}
 
 const outlookBody = '<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.com</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>';
 const requests = [
@@ -80,11 +205,25 @@ const rotation = setTimeout(() => {
   copyFileSync(second.cert, liveCert);
 }, (DURATION * 1000) / 2);
 
-const result = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 50, duration: DURATION, requests, headers: { host: 'example.com' } });
+const load = autocannon({ url: `https://127.0.0.1:${httpsPort}`, connections: 50, duration: DURATION, requests, headers: { host: 'example.com' } });
+// The faults, one after another during the load.
+const faults = (async () => {
+  await sleep(1000);
+  const baselineSlowestMs = await probeBaseline(1500);
+  const reload = { domains: BIG_DOMAINS, ...(await millionDomains()), baselineSlowestMs };
+  await sleep(1500);
+  const hostileStatus = await hostileFiles();
+  const [tlsResult] = await Promise.all([stalledHandshakes(), sleep(1000).then(stalledStdout)]);
+  return { reload, hostileStatus, tls: tlsResult };
+})();
+const result = await load;
+const faultResults = await faults;
 clearInterval(editor);
 clearTimeout(rotation);
 clearInterval(sampler);
+await sleep(11_000);
 const readyz = await new Promise((resolve) => request({ host: '127.0.0.1', port, path: '/readyz' }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(JSON.parse(b))); }).end());
+probeAgent.destroy();
 
 // Shutdown under load: a new connection per request; after SIGTERM new
 // connections are refused (or reset unread in the accept queue), but every
@@ -122,9 +261,15 @@ const summary = {
   latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
   reloads,
   reloadsSeen: readyz.reload?.reloads,
+  // Edits during a long reload are taken together; the last one must be in service.
+  lastEditInService: readyz.catalog?.staleFiles.includes('hoster-example.yaml') === (reloads % 2 === 1),
   signingSubjectAfterRotation: readyz.signing?.subject,
   memoryMiB: { start: Math.round(memory[0].mib), at10s: Math.round(at(10)), end: Math.round(at(DURATION)), growthPercent: Math.round(growth * 1000) / 10 },
   shutdown: { exitCode, servedUnderStop: shutdownOk, refusedAfterStop: afterStop, failures: shutdownFailures, received: stopped.received, answered: stopped.answered },
+  millionDomainReload: faultResults.reload,
+  hostileFiles: { lastGoodStatus: faultResults.hostileStatus, skippedFiles: readyz.catalog?.problemFiles },
+  stalledHandshakes: faultResults.tls,
+  stalledStdout: { seconds: 10, droppedLogLines },
 };
 console.log(`load and faults, ${DURATION} s at 50 connections over ${requests.length} request kinds:`);
 console.log(`  ${summary.requests} requests (${summary.requestsPerSecond}/s), 2xx ${summary.status2xx}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
@@ -132,7 +277,14 @@ console.log(`  latency p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.
 console.log(`  ${reloads} provider edits (good and broken alternating), ${summary.reloadsSeen} reloads seen; signing certificate after rotation: ${summary.signingSubjectAfterRotation}`);
 console.log(`  resident memory: ${summary.memoryMiB.start} MiB at start, ${summary.memoryMiB.at10s} MiB at 10 s, ${summary.memoryMiB.end} MiB at ${DURATION} s (${summary.memoryMiB.growthPercent} %)`);
 console.log(`  SIGTERM under load: exit ${exitCode}, read ${stopped.received}, answered ${stopped.answered}, client failures ${shutdownFailures.length}`);
+const r = summary.millionDomainReload;
+console.log(`  reload of ${r.domains} domains: served after ${r.servedAfterMs} ms; longest event-loop stall of the service meanwhile ${r.eventLoopStallMs} ms (target < 50 ms: ${r.eventLoopStallMs < 50 ? 'met' : 'NOT met'}, ${r.baselineDelayMs} ms in the 1.5 s before); slowest of ${r.probes} probe answers ${r.slowestAnswerMs} ms (${r.baselineSlowestMs} ms before), ${r.failed} failed`);
+console.log(`  50 MB file and alias bomb dropped in: last good catalog answered ${summary.hostileFiles.lastGoodStatus}; files with problems: ${summary.hostileFiles.skippedFiles?.join(', ')}`);
+const h = summary.stalledHandshakes;
+console.log(`  ${h.stalled} stalled TLS handshakes: service descriptors ${h.baseline} before, at most ${h.peak}, ${h.end} ${h.backAfterMs} ms after the last one opened (handshake timeout ${HANDSHAKE_TIMEOUT_MS} ms); ${h.closedByService} closed by the service`);
+console.log(`  standard output not read for 10 s: ${droppedLogLines} log lines dropped and reported`);
 console.log(JSON.stringify(summary));
-const ok = summary.non2xx === 0 && summary.errors === 0 && summary.timeouts === 0 && growth < 0.1 && exitCode === 0 && shutdownFailures.length === 0 && stopped.received === stopped.answered && /second/.test(String(summary.signingSubjectAfterRotation));
+const faultsOk = r.servedAfterMs !== null && r.failed === 0 && summary.hostileFiles.lastGoodStatus === 200 && h.backAfterMs !== null && h.backAfterMs <= HANDSHAKE_TIMEOUT_MS + 5000 && droppedLogLines > 0;
+const ok = faultsOk && summary.non2xx === 0 && summary.errors === 0 && summary.timeouts === 0 && growth < 0.1 && exitCode === 0 && shutdownFailures.length === 0 && stopped.received === stopped.answered && /second/.test(String(summary.signingSubjectAfterRotation));
 if (!ok) console.error(lines.slice(-8).join("\n"));
 process.exit(ok ? 0 : 1);

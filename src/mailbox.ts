@@ -13,7 +13,7 @@ export interface Mailbox {
   readonly domain: string;
 }
 
-export type AddressProblem = 'empty' | 'control' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
+export type AddressProblem = 'empty' | 'control' | 'badCharacter' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
 
 export type ParseResult<T> =
   | { ok: true; value: T }
@@ -32,6 +32,11 @@ const MAX_DOMAIN_OCTETS = 253;
 // C0 and C1 controls, DEL, and the line/paragraph separators: never valid in
 // an address, and dangerous in logs and headers.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Code points no document may carry (XML 1.0 excludes surrogates, U+FFFE and
+// U+FFFF; Unicode's noncharacters are never interchanged), and U+FFFD, which
+// is what a decoder makes of invalid UTF-8 (an Autodiscover body): the
+// address was not text.
+const NOT_TEXT = /[\p{Surrogate}\ufdd0-\ufdef\ufffd\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/u;
 // Dot-atom (RFC 5322 3.2.3) with UTF-8 allowed (RFC 6531 atext extension).
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10ffff}-]+)*$/u;
 // Quoted string: printable ASCII and UTF-8, backslash escapes.
@@ -42,24 +47,43 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * Normalise a mail domain to the form the catalog indexes: ASCII (punycode,
  * UTS #46 via WHATWG URL), lower case, without a trailing dot. Returns null
  * for anything that is not a host name with at least two labels.
+ *
+ * WHATWG's domainToASCII parses a URL host: it cuts at / \ ? # and maps
+ * full-width letters, the ideographic full stop and ignorable characters
+ * (soft hyphen, zero-width space) to others or to nothing, so
+ * "autoconfig.example.com/evil" came back as "autoconfig.example.com". A
+ * name is taken only when the conversion changed nothing but case and
+ * Unicode normalisation, and the ASCII result is checked label by label
+ * (RFC 1035 letters, digits, hyphens, 1-63 octets, 253 in all; RFC 5891
+ * 4.2.3.1: hyphens in the third and fourth place only in xn-- labels).
  */
 const PLAIN_ASCII_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!xn--)(?!-)[a-z0-9-]*[a-z][a-z0-9-]*(?<!-)$/;
+// Characters that end a URL host or separate an address; whitespace of any kind.
+const NOT_IN_HOST_NAMES = /[/\\?#@:%[\]\s\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/u;
 
 export function normalizeDomain(raw: string): string | null {
   // Fast path for what clients send almost always: a lower-case ASCII name
-  // without punycode labels, which UTS #46 would return unchanged.
-  if (raw.length <= MAX_DOMAIN_OCTETS && PLAIN_ASCII_DOMAIN.test(raw) && !raw.includes('xn--')) return raw;
-  if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw)) return null;
+  // without punycode or other double-hyphen labels, which UTS #46 returns unchanged.
+  if (raw.length <= MAX_DOMAIN_OCTETS && PLAIN_ASCII_DOMAIN.test(raw) && !raw.includes('--')) return raw;
+  if (raw.length === 0 || raw.length > 1024 || CONTROL.test(raw) || NOT_IN_HOST_NAMES.test(raw)) return null;
   const trimmed = raw.endsWith('.') ? raw.slice(0, -1) : raw;
-  // domainToASCII accepts IP addresses and bracketed IPv6; mail domains here are names.
-  if (trimmed.includes('[') || trimmed.includes(':') || trimmed.includes('%')) return null;
   const ascii = domainToASCII(trimmed);
   if (ascii === '' || ascii.length > MAX_DOMAIN_OCTETS) return null;
   const labels = ascii.split('.');
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return null;
+  if (labels.length < 2 || !labels.every(validLabel)) return null;
   // A numeric last label means an IPv4 address, not a domain.
   if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
+  // Nothing mapped away: each label reads back as it was given (bar case and NFC).
+  const given = trimmed.normalize('NFC').toLowerCase().split('.');
+  if (given.length !== labels.length || !labels.every((label, i) => label === given[i] || domainToUnicode(label) === given[i])) return null;
   return ascii;
+}
+
+function validLabel(label: string): boolean {
+  if (!LABEL.test(label)) return false;
+  if (label.slice(2, 4) !== '--') return true;
+  // An A-label must decode to a U-label that encodes back to it.
+  return label.startsWith('xn--') && label.length > 4 && domainToASCII(domainToUnicode(label)) === label;
 }
 
 /** The address as people write it: the domain in Unicode (bücher.example). */
@@ -74,6 +98,7 @@ export function displayAddress(mailbox: Mailbox): string {
 export function parseAddress(raw: string): ParseResult<Mailbox> {
   if (raw.length === 0) return { ok: false, ...invalidAddress('empty') };
   if (CONTROL.test(raw)) return { ok: false, ...invalidAddress('control') };
+  if (NOT_TEXT.test(raw)) return { ok: false, ...invalidAddress('badCharacter') };
   // Cheap bound before any pattern runs; the exact octet limit is checked below.
   if (raw.length > 4 * MAX_ADDRESS_OCTETS) {
     return { ok: false, ...invalidAddress('tooLong', { max: MAX_ADDRESS_OCTETS }) };

@@ -5,7 +5,7 @@ import { BatchedLogOutput } from '../src/cli/log-output.js';
 function output(batchChars: number) {
   const writes: string[] = [];
   let syncFlushes = 0;
-  const out = new BatchedLogOutput({ write: (chunk: string) => (writes.push(chunk), true), flushSync: () => void syncFlushes++ }, batchChars, 60_000);
+  const out = new BatchedLogOutput({ write: (chunk: string) => void writes.push(chunk), pending: () => 0, onIdle: () => undefined, flushSync: () => void syncFlushes++ }, { batchChars, flushMs: 60_000 });
   t.teardown(() => out.close());
   return { out, writes, syncFlushes: () => syncFlushes };
 }
@@ -32,7 +32,7 @@ t.test('flushSync writes what waits and flushes the output', async (t) => {
 
 t.test('lines waiting are written after the flush interval', async (t) => {
   const writes: string[] = [];
-  const out = new BatchedLogOutput({ write: (chunk: string) => (writes.push(chunk), true), flushSync: () => undefined }, 8192, 20);
+  const out = new BatchedLogOutput({ write: (chunk: string) => void writes.push(chunk), pending: () => 0, onIdle: () => undefined, flushSync: () => undefined }, { flushMs: 20 });
   t.teardown(() => out.close());
   out.write('{"n":1}\n');
   await new Promise((resolve) => setTimeout(resolve, 80));

@@ -1,11 +1,15 @@
 /**
  * Operations: /healthz (the process answers), /readyz (a catalog is in
- * service; its counts, the problems of skipped files, the signer's state),
- * Caddy's on-demand TLS "ask", and /metrics behind a bearer token.
+ * service; its counts, the names of files with problems, the signer's
+ * state), Caddy's on-demand TLS "ask", and /metrics behind a bearer token.
+ * /readyz is public (the plain-HTTP port too): the problems themselves,
+ * which quote the files, are shown only with the metrics bearer token;
+ * they are in the log and in `validate` too.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { basename } from 'node:path';
 import { formatProblem } from '../catalog/problems.js';
 import { normalizeDomain } from '../mailbox.js';
+import { bearerMatches } from './bearer.js';
 import type { ServerContext } from './context.js';
 import { jsonAnswer, lineAnswer, queryParameter, type Answer, type Exchange, type Respond, type Served } from './exchange.js';
 
@@ -35,7 +39,7 @@ export function caddyAsk(context: ServerContext, exchange: Exchange): Answer {
     : lineAnswer(404, 'no certificate for this name: not an autoconfig or autodiscover host of a domain served here', OPS, NO_STORE_TEXT);
 }
 
-export async function readyz(context: ServerContext): Promise<Answer> {
+export async function readyz(context: ServerContext, exchange: Exchange, metricsToken: string | undefined): Promise<Answer> {
   const catalog = context.catalog();
   const signer = context.signer ? await context.signer.current() : undefined;
   const warnings: string[] = [];
@@ -47,8 +51,11 @@ export async function readyz(context: ServerContext): Promise<Answer> {
   if (context.tls && context.tls.notAfter.getTime() - Date.now() < EXPIRY_WARNING_MS) warnings.push(`the TLS certificate expires ${context.tls.notAfter.toISOString()}`);
   if (context.tls?.lastError) warnings.push(`TLS certificate: ${context.tls.lastError}`);
   for (const warning of [context.signer?.permissionWarning, context.tls?.permissionWarning]) if (warning) warnings.push(warning);
+  const full = bearerMatches(exchange.headers.authorization, metricsToken);
   const reload = context.store?.lastReload;
-  if (reload?.error) warnings.push(reload.error);
+  // The reason of a failed reload may quote a file or a path.
+  const reloadError = reload?.error === undefined ? null : full ? reload.error : 'the last reload failed; the catalog in service stays';
+  if (reloadError) warnings.push(reloadError);
   if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
   if (context.lifecycle?.stopping) return jsonAnswer(503, { status: 'stopping' }, OPS);
   const ready = catalog.providers.length > 0;
@@ -61,11 +68,12 @@ export async function readyz(context: ServerContext): Promise<Answer> {
         domains: catalog.domainCount,
         loadedAt: catalog.loadedAt.toISOString(),
         skippedFiles: catalog.rejectedFiles.length,
-        problems: catalog.problems.map(formatProblem),
-        staleFiles: reload?.staleFiles ?? [],
+        problemFiles: [...new Set(catalog.problems.map((p) => basename(p.file)))],
+        ...(full ? { problems: catalog.problems.map(formatProblem) } : {}),
+        staleFiles: (reload?.staleFiles ?? []).map((f) => (full ? f : basename(f))),
       },
       reload: context.store
-        ? { lastAt: reload?.at.toISOString() ?? null, lastError: reload?.error ?? null, reloads: context.store.reloads, failed: context.store.failedReloads }
+        ? { lastAt: reload?.at.toISOString() ?? null, lastError: reloadError, reloads: context.store.reloads, failed: context.store.failedReloads }
         : null,
       signing: context.signer
         ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
@@ -79,10 +87,8 @@ export async function readyz(context: ServerContext): Promise<Answer> {
 
 /** /metrics for requests with `Authorization: Bearer <token>` (compared in constant time). */
 export function metricsAnswer(context: ServerContext, token: string): Respond {
-  const expected = Buffer.from(`Bearer ${token}`);
   return async (exchange) => {
-    const given = Buffer.from(exchange.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!bearerMatches(exchange.headers.authorization, token)) {
       return lineAnswer(401, 'a bearer token is required for /metrics', OPS, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' });
     }
     const text = (await context.metrics?.registry.metrics()) ?? '';

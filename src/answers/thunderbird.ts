@@ -18,8 +18,11 @@ const HEADERS = {
   // The data is public (draft-ietf-mailmaint-autoconfig: configs MUST be public); web mail clients may read it.
   'access-control-allow-origin': '*',
 };
+// With an address the document carries the user's login: for that mailbox only (SECURITY.md).
+const MAILBOX_HEADERS = { ...HEADERS, 'cache-control': 'private, max-age=300' };
 /** A hint in words where the log-in name goes: in the client's language (Thunderbird sends Accept-Language). */
 const WORDED_HEADERS = { ...HEADERS, vary: 'Accept-Language' };
+const MAILBOX_WORDED_HEADERS = { ...MAILBOX_HEADERS, vary: 'Accept-Language' };
 const ADDRESS_PARAMETERS = ['emailaddress'];
 
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
@@ -27,7 +30,8 @@ function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   const worded = loginNameInWords(lookup.provider);
   const language = worded ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
   const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox, language);
-  return cacheableAnswer(exchange, worded ? WORDED_HEADERS : HEADERS, body, etag, { format: 'thunderbird', domain: lookup.domain });
+  const headers = lookup.mailbox ? (worded ? MAILBOX_WORDED_HEADERS : MAILBOX_HEADERS) : worded ? WORDED_HEADERS : HEADERS;
+  return cacheableAnswer(exchange, headers, body, etag, { format: 'thunderbird', domain: lookup.domain });
 }
 
 /** /mail/config-v1.1.xml and the .well-known path: the mailbox from ?emailaddress, else the domain from the host. */

@@ -99,7 +99,14 @@ async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const { values } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, ...help }, strict: true });
         if (values.help) return printHelp(command);
-        await (await import('../cli/serve.js')).serve(resolveSettings(values, process.env));
+        try {
+          await (await import('../cli/serve.js')).serve(resolveSettings(values, process.env));
+        } catch (error) {
+          if (error instanceof UsageError) throw error;
+          // Watchers, timers and a listener already open would keep a failed start running.
+          io.err(`mail-autoconfig serve: ${firstLine((error as Error).message)}\n`);
+          process.exit(1);
+        }
         return -1; // keeps running
       }
       case 'validate': {
@@ -144,6 +151,10 @@ async function main(argv: string[]): Promise<number> {
     io.err(`mail-autoconfig ${command}: ${(error as Error).message}\n`);
     return 1;
   }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!;
 }
 
 function printHelp(command: string): number {

@@ -3,14 +3,15 @@
  * from a set of files, then used read-only; a reload builds a new catalog and
  * swaps it in one step, so a request never sees a half-built one.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { loadProvider, type LoadResult } from './load.js';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, resolve, sep } from 'node:path';
+import { loadProvider, MAX_PROBLEMS_PER_FILE, PROVIDER_LIMITS, type LoadResult } from './load.js';
 import type { Provider } from './model.js';
+import { lookupPacked, type PackedDomains } from './packed-index.js';
 import type { Problem } from './problems.js';
 
 export class Catalog {
-  private readonly domainIndex: ReadonlyMap<string, Provider>;
+  private readonly domainIndex: ReadonlyMap<string, Provider> | undefined;
 
   constructor(
     readonly providers: readonly Provider[],
@@ -19,7 +20,10 @@ export class Catalog {
     /** Files that were read but not served because of errors. */
     readonly rejectedFiles: readonly string[],
     readonly loadedAt: Date = new Date(),
+    /** The domain index built by the reload worker (owners index `providers`); else a Map is built here. */
+    private readonly packed?: PackedDomains,
   ) {
+    if (packed) return;
     const index = new Map<string, Provider>();
     for (const provider of providers) for (const domain of provider.domains) index.set(domain, provider);
     this.domainIndex = index;
@@ -27,17 +31,26 @@ export class Catalog {
 
   /** The provider serving an ASCII, lower-case mail domain (see normalizeDomain). */
   byDomain(domain: string): Provider | undefined {
-    return this.domainIndex.get(domain);
+    if (this.domainIndex) return this.domainIndex.get(domain);
+    const owner = lookupPacked(this.packed!, domain);
+    return owner < 0 ? undefined : this.providers[owner];
   }
 
   get domainCount(): number {
-    return this.domainIndex.size;
+    return this.domainIndex ? this.domainIndex.size : this.packed!.owners.length;
   }
 }
 
 export interface SourceFile {
   readonly file: string;
   readonly text: string;
+  /** Set when the file was not read (too large, a link out of its folder); its only problem. */
+  readonly refusal?: Problem;
+}
+
+/** Load one source: its refusal, or the provider its text describes. */
+export function loadSource(source: SourceFile): LoadResult {
+  return source.refusal ? { problems: [source.refusal] } : loadProvider(source.file, source.text);
 }
 
 /**
@@ -46,7 +59,7 @@ export interface SourceFile {
  * later file is rejected with an error naming the first.
  */
 export function buildCatalog(files: readonly SourceFile[]): Catalog {
-  return assembleCatalog(files.map((source) => ({ ...source, result: loadProvider(source.file, source.text) })));
+  return assembleCatalog(files.map((source) => ({ ...source, result: loadSource(source) })));
 }
 
 /** A provider file with the result of loading it. */
@@ -70,12 +83,16 @@ export function assembleCatalog(files: readonly LoadedFile[]): Catalog {
       continue;
     }
     const conflicts: Problem[] = [];
+    const lines = lazyLines(text);
     const other = ids.get(provider.id);
-    if (other) conflicts.push(conflict(file, text, 'id', provider.id, `id "${provider.id}" is already used by ${other.source}`));
+    if (other) conflicts.push(conflict(file, lines(), 'id', provider.id, `id "${provider.id}" is already used by ${other.source}`));
+    let taken = 0;
     for (const domain of provider.domains) {
       const owner = owners.get(domain);
-      if (owner) conflicts.push(conflict(file, text, 'domain', domain, `domain ${domain} is already served by ${owner.source} (provider ${owner.id}); a domain can have only one provider`));
+      // Each reported conflict searches the file for its line: the first few are placed, the rest counted.
+      if (owner && taken++ < MAX_PROBLEMS_PER_FILE) conflicts.push(conflict(file, lines(), 'domain', domain, `domain ${domain} is already served by ${owner.source} (provider ${owner.id}); a domain can have only one provider`));
     }
+    if (taken > MAX_PROBLEMS_PER_FILE) conflicts.push({ ...conflicts.at(-1)!, message: `${taken - MAX_PROBLEMS_PER_FILE} more domain(s) of this file are already served by other providers` });
     if (conflicts.length > 0) {
       problems.push(...conflicts);
       rejected.push(file);
@@ -89,8 +106,7 @@ export function assembleCatalog(files: readonly LoadedFile[]): Catalog {
 }
 
 /** Place a cross-file conflict on the line that names the id or domain. */
-function conflict(file: string, text: string, kind: 'id' | 'domain', value: string, message: string): Problem {
-  const lines = text.split('\n');
+function conflict(file: string, lines: readonly string[], kind: 'id' | 'domain', value: string, message: string): Problem {
   const needle = kind === 'id' ? /^\s*id\s*:/ : undefined;
   let line = 1;
   let column = 1;
@@ -106,27 +122,80 @@ function conflict(file: string, text: string, kind: 'id' | 'domain', value: stri
   return { file, line, column, severity: 'error', message };
 }
 
+/** The lines of a text, split once when first asked for. */
+function lazyLines(text: string): () => readonly string[] {
+  let lines: string[] | undefined;
+  return () => (lines ??= text.split('\n'));
+}
+
 /** The provider files of a folder (*.yaml, *.yml), or the given files. */
 export async function listProviderFiles(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
+  return (await listSources(paths)).map((s) => s.file);
+}
+
+/** A provider file and the folder it was found in (undefined: named itself). */
+interface Listed {
+  readonly file: string;
+  readonly folder: string | undefined;
+}
+
+async function listSources(paths: readonly string[]): Promise<Listed[]> {
+  const files: Listed[] = [];
   for (const path of paths) {
     const info = await stat(path);
     if (info.isDirectory()) {
       for (const entry of (await readdir(path)).sort()) {
         // Hidden entries include Kubernetes' ..data symlink swap directories.
-        if (!entry.startsWith('.') && /\.ya?ml$/i.test(entry)) files.push(join(path, entry));
+        if (!entry.startsWith('.') && /\.ya?ml$/i.test(entry)) files.push({ file: join(path, entry), folder: path });
       }
     } else {
-      files.push(path);
+      files.push({ file: path, folder: undefined });
     }
   }
   return files;
 }
 
-/** The provider files of folders or files, with their text. */
-export async function readSources(paths: readonly string[]): Promise<SourceFile[]> {
-  const files = await listProviderFiles(paths.map((p) => resolve(p)));
-  return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+/**
+ * One provider file's text, or why it is not read. A file found in a
+ * folder must resolve (through any symlinks) to a file inside that folder:
+ * a link to /etc/shadow would otherwise put its lines into the problems.
+ * Kubernetes' ConfigMap layout (x.yaml → ..data/x.yaml → ..<time>/x.yaml)
+ * stays inside. The size is that of the open file, checked before reading.
+ */
+async function readSource({ file, folder }: Listed, maxBytes: number): Promise<SourceFile> {
+  const refuse = (message: string): SourceFile => ({ file, text: '', refusal: { file, line: 1, column: 1, severity: 'error', message } });
+  let target: string;
+  try {
+    target = await realpath(file);
+  } catch (error) {
+    return refuse(`cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (folder !== undefined) {
+    const root = await realpath(folder);
+    if (!target.startsWith(root + sep)) return refuse('is a link to a file outside the provider folder; it is not read');
+  }
+  let handle;
+  try {
+    handle = await open(target, 'r');
+  } catch (error) {
+    return refuse(`cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return refuse('is not a regular file');
+    if (info.size > maxBytes) return refuse(`is ${(info.size / 1024 / 1024).toFixed(1)} MiB, larger than the limit of ${maxBytes / 1024 / 1024} MiB for a provider file`);
+    const buffer = Buffer.alloc(info.size);
+    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+    return { file, text: buffer.toString('utf8', 0, bytesRead) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The provider files of folders or files, with their text (or the reason they were not read). */
+export async function readSources(paths: readonly string[], maxBytes: number = PROVIDER_LIMITS.fileBytes): Promise<SourceFile[]> {
+  const listed = await listSources(paths.map((p) => resolve(p)));
+  return Promise.all(listed.map((entry) => readSource(entry, maxBytes)));
 }
 
 /** Read and build a catalog from folders or files. */

@@ -60,15 +60,73 @@ export interface LoadResult {
   readonly problems: readonly Problem[];
 }
 
+/**
+ * What one provider file may hold. The YAML parser keeps a node of several
+ * hundred bytes per value (measured: 11.7 s and 950 MB of heap for a file of
+ * a million domains), so only the YAML outside a plain domain list goes
+ * through it; a long domain list (one `- domain` a line, as generated lists
+ * are written) is read line by line. The whole file's size is checked
+ * before it is read (catalog.ts).
+ */
+export const PROVIDER_LIMITS = {
+  /** A provider file, checked before reading it. */
+  fileBytes: 32 * 1024 * 1024,
+  /** The YAML the parser reads: the file without a plain domain list. */
+  yamlBytes: 1024 * 1024,
+  /** Domains of one provider. */
+  domains: 1_000_000,
+} as const;
+
+export interface LoadLimits {
+  readonly yamlBytes?: number;
+  readonly maxDomains?: number;
+}
+
+/** Problems reported per file: a list of a million bad domains is one problem repeated. */
+export const MAX_PROBLEMS_PER_FILE = 100;
+
+/** The first problems of a file and one line saying how many more there are. */
+export function capProblems(problems: readonly Problem[]): Problem[] {
+  if (problems.length <= MAX_PROBLEMS_PER_FILE) return [...problems];
+  const kept = problems.slice(0, MAX_PROBLEMS_PER_FILE - 1);
+  const last = problems[MAX_PROBLEMS_PER_FILE - 1]!;
+  return [...kept, { ...last, message: `${problems.length - kept.length} more problem(s) in this file, the next: ${last.message}` }];
+}
+
+/** A block list of plain domain names is read without the YAML parser from this many entries on. */
+const PLAIN_LIST_MIN_ENTRIES = 1000;
+
 /** Parse and validate one provider file's text. Pure: reads nothing else. */
-export function loadProvider(file: string, text: string): LoadResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+export function loadProvider(file: string, text: string, limits: LoadLimits = {}): LoadResult {
   const problems: Problem[] = [];
-  const at = (offset: number | undefined, severity: Problem['severity'], message: string): void => {
+  try {
+    const result = loadChecked(file, text, limits, problems);
+    return result.problems.length > MAX_PROBLEMS_PER_FILE ? { ...result, problems: capProblems(result.problems) } : result;
+  } catch (error) {
+    // Whatever the parser or a rule throws stays a problem of this file;
+    // the yaml package throws for too many aliases (a "billion laughs" file).
+    const at = error instanceof Error && /alias/i.test(error.message) ? firstAlias(text) : { line: 1, column: 1 };
+    return { problems: [...problems, { file, ...at, severity: 'error', message: `YAML: ${firstLine(error instanceof Error ? error.message : String(error))}` }] };
+  }
+}
+
+function loadChecked(file: string, text: string, limits: LoadLimits, problems: Problem[]): LoadResult {
+  const list = plainDomainList(text);
+  const yamlText = list ? text.slice(0, list.start) + text.slice(list.end) : text;
+  const lineCounter = new LineCounter();
+  const place = (offset: number | undefined): { line: number; column: number } => {
     const pos = lineCounter.linePos(offset ?? 0);
-    problems.push({ file, line: pos.line, column: pos.col, severity, message });
+    // Lines after a domain list read apart are further down in the file.
+    return { line: list && pos.line > list.keyLine ? pos.line + list.domains.length : pos.line, column: pos.col };
   };
+  const at = (offset: number | undefined, severity: Problem['severity'], message: string): void => {
+    problems.push({ file, ...place(offset), severity, message });
+  };
+  const maxYaml = limits.yamlBytes ?? PROVIDER_LIMITS.yamlBytes;
+  if (Buffer.byteLength(yamlText) > maxYaml) {
+    return { problems: [{ file, line: 1, column: 1, severity: 'error', message: `the provider's YAML is larger than the limit of ${sizeText(maxYaml)} (a long domain list can be written one "- domain" a line)` }] };
+  }
+  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
   for (const error of doc.errors) at(error.pos[0], 'error', `YAML: ${firstLine(error.message)}`);
   for (const warning of doc.warnings) at(warning.pos[0], 'warning', `YAML: ${firstLine(warning.message)}`);
@@ -79,30 +137,110 @@ export function loadProvider(file: string, text: string): LoadResult {
     at(0, 'error', 'the file is empty; a provider needs at least id, name, domains, incoming and outgoing');
     return { problems };
   }
+  if (list && isRecord(data)) {
+    const more = data.domains;
+    data.domains = Array.isArray(more) ? [...list.domains, ...(more as unknown[])] : list.domains;
+  }
+  const maxDomains = limits.maxDomains ?? PROVIDER_LIMITS.domains;
+  if (isRecord(data) && Array.isArray(data.domains) && data.domains.length > maxDomains) {
+    problems.push({ file, ...(list ? { line: list.keyLine, column: 1 } : place(offsetOf(doc, ['domains'], true))), severity: 'error', message: `domains: ${data.domains.length} domains; at most ${maxDomains} per provider` });
+    return { problems };
+  }
+  // Where a path of the data is in the file; entries of a list read apart have their own line.
+  const offsetPlace = (path: (string | number)[], onKey = false): { line: number; column: number } =>
+    list && path[0] === 'domains' && typeof path[1] === 'number' && path[1] < list.domains.length
+      ? { line: list.keyLine + 1 + path[1], column: list.indent + 3 }
+      : place(offsetOf(doc, path, onKey));
   if (!validate(data)) {
     for (const error of simplifyErrors(validate.errors ?? [])) {
       const { offset, message } = describeSchemaError(doc, error);
-      at(offset, 'error', message);
+      // A repeated entry is placed on its second occurrence.
+      const path = [...pathOf(error.instancePath), ...(error.keyword === 'uniqueItems' ? [laterDuplicate(error)] : [])];
+      problems.push({ file, ...(list && path[0] === 'domains' ? offsetPlace(path) : place(offset)), severity: 'error', message });
     }
     return { problems };
   }
   const raw = data as RawProvider;
-  const provider = buildProvider(file, raw, (path, severity, message, onKey = false) =>
-    at(offsetOf(doc, path, onKey), severity, message),
-  );
+  const provider = buildProvider(file, raw, (path, severity, message, onKey = false) => problems.push({ file, ...offsetPlace(path, onKey), severity, message }));
   return problems.some((p) => p.severity === 'error') ? { problems } : { provider, problems };
 }
 
 export type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface PlainList {
+  /** Offsets of the list's entry lines in the text. */
+  readonly start: number;
+  readonly end: number;
+  /** The 1-based line of `domains:`. */
+  readonly keyLine: number;
+  readonly indent: number;
+  readonly domains: string[];
+}
+
+const DOMAINS_KEY = /^domains:[ \t]*(?:#[^\n]*)?$/m;
+const PLAIN_ENTRY = /^( +)- ([\p{L}\p{N}][\p{L}\p{N}\p{M}.-]*)[ \t]*$/u;
+
+/**
+ * A top-level `domains:` followed by lines of the form `  - name` (plain
+ * names only: no quotes, comments, anchors or other YAML), read as a list
+ * of strings. Shorter lists and any other form are left to the parser.
+ */
+function plainDomainList(text: string): PlainList | undefined {
+  if (text.length < PLAIN_LIST_MIN_ENTRIES * 4) return undefined;
+  const key = DOMAINS_KEY.exec(text);
+  if (!key) return undefined;
+  const start = text.indexOf('\n', key.index) + 1;
+  if (start === 0) return undefined;
+  const domains: string[] = [];
+  let indent = -1;
+  let position = start;
+  while (position < text.length) {
+    let lineEnd = text.indexOf('\n', position);
+    if (lineEnd < 0) lineEnd = text.length;
+    const match = PLAIN_ENTRY.exec(text.slice(position, text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd));
+    if (!match || (indent >= 0 && match[1]!.length !== indent)) break;
+    indent = match[1]!.length;
+    domains.push(match[2]!);
+    position = lineEnd + 1;
+  }
+  if (domains.length < PLAIN_LIST_MIN_ENTRIES) return undefined;
+  let keyLine = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < key.index; i = text.indexOf('\n', i + 1)) keyLine++;
+  return { start, end: Math.min(position, text.length), keyLine, indent, domains };
+}
+
+/** Where the first alias (`*name`) of a text is, for the parser's alias-count error. */
+function firstAlias(text: string): { line: number; column: number } {
+  const match = /(?:^|[\s[{,])\*[^\s,\]}]/.exec(text);
+  if (!match) return { line: 1, column: 1 };
+  const offset = match.index + match[0].indexOf('*');
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
+}
+
+type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
+
 /** The rules a JSON Schema cannot say, and the defaults. */
 function buildProvider(file: string, raw: RawProvider, report: Report): Provider {
   const domains: string[] = [];
+  // A Set, not domains.includes(): a hoster's list of 100,000 domains took minutes.
+  const seen = new Set<string>();
   (raw.domains ?? []).forEach((domain, i) => {
     const ascii = normalizeDomain(domain);
     if (ascii === null) report(['domains', i], 'error', `"${domain}" is not a valid domain name`);
-    else if (domains.includes(ascii)) report(['domains', i], 'error', `domain "${domain}" is listed twice (as ${ascii})`);
-    else domains.push(ascii);
+    else if (seen.has(ascii)) report(['domains', i], 'error', `domain "${domain}" is listed twice (as ${ascii})`);
+    else {
+      seen.add(ascii);
+      domains.push(ascii);
+    }
   });
 
   const name = toLocalized(raw.name);
@@ -383,7 +521,7 @@ function describeSchemaError(doc: Document, error: ErrorObject): { offset: numbe
     case 'maxLength':
       return { offset: offsetOf(doc, path), message: `${where}is longer than ${(error.params as { limit: number }).limit} characters` };
     case 'uniqueItems':
-      return { offset: offsetOf(doc, path), message: `${where}lists the same entry twice` };
+      return { offset: offsetOf(doc, [...path, laterDuplicate(error)]), message: `${where}lists the same entry twice` };
     case 'oneOf': {
       const description = (error.parentSchema as { description?: string }).description;
       return { offset: offsetOf(doc, path), message: `${where}${description ?? `expected a text or a map from language code to text, found ${describeValue(value)}`}` };
@@ -391,6 +529,12 @@ function describeSchemaError(doc: Document, error: ErrorObject): { offset: numbe
     default:
       return { offset: offsetOf(doc, path), message: `${where}${error.message ?? 'is not valid'}` };
   }
+}
+
+/** The later of the two equal entries ajv names for uniqueItems. */
+function laterDuplicate(error: ErrorObject): number {
+  const { i, j } = error.params as { i: number; j: number };
+  return Math.max(i, j);
 }
 
 function describePath(path: (string | number)[]): string {

@@ -3,12 +3,20 @@
  * the last good version of a file that now fails validation (or leaves it
  * out if it never loaded), builds the new catalog completely and swaps it in
  * with one assignment: requests in flight finish on the catalog they took.
+ *
+ * The first load runs here (nothing is served yet); every reload after it
+ * runs in a worker thread (reload-worker.ts), so that parsing and checking
+ * a hoster's million domains never stops the answers, and a file that
+ * exhausts the worker's memory ends the worker, not the service.
  */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Catalog } from './catalog.js';
+import { Compiler, type Compiled } from './compile.js';
+import type { Provider } from './model.js';
+import { domainsOf, type PackedDomains } from './packed-index.js';
 import { WatchedFiles } from '../watched-files.js';
-import { assembleCatalog, Catalog, readSources, type LoadedFile } from './catalog.js';
-import { loadProvider } from './load.js';
-import type { Problem } from './problems.js';
 
 export interface ReloadOutcome {
   readonly at: Date;
@@ -21,7 +29,9 @@ export interface ReloadOutcome {
 
 export class CatalogStore {
   private catalog: Catalog;
-  private readonly lastGood = new Map<string, LoadedFile>();
+  /** The first load's compiler, until the worker takes over its last good files. */
+  private compiler: Compiler | undefined = new Compiler();
+  private worker: ReloadWorker | undefined;
   private watched: WatchedFiles | undefined;
   private running: Promise<ReloadOutcome> | undefined;
   private again = false;
@@ -70,40 +80,13 @@ export class CatalogStore {
     const at = new Date();
     let outcome: ReloadOutcome;
     try {
-      const texts = await readSources(this.paths);
-      const sources: LoadedFile[] = [];
-      const stale: string[] = [];
-      const problems: Problem[] = [];
-      for (const { file, text } of texts) {
-        const loaded = { file, text, result: loadProvider(file, text) };
-        if (loaded.result.provider) {
-          this.lastGood.set(file, loaded);
-          sources.push(loaded);
-        } else {
-          problems.push(...loaded.result.problems);
-          const previous = this.lastGood.get(file);
-          if (previous !== undefined) {
-            stale.push(file);
-            sources.push(previous);
-          }
-        }
-      }
-      for (const file of [...this.lastGood.keys()]) if (!texts.some((t) => t.file === file)) this.lastGood.delete(file);
-      const built = assembleCatalog(sources);
-      // Broken and never loaded: not served at all (stale files are served, at their last good version).
-      const skipped = texts.filter(({ file }) => !sources.some((s) => s.file === file)).map(({ file }) => file);
-      const catalog = new Catalog(
-        built.providers,
-        // The problems of the files as they are now, then the cross-file ones.
-        [...problems, ...built.problems.filter((p) => !stale.includes(p.file))],
-        [...new Set([...skipped, ...built.rejectedFiles])],
-        at,
-      );
+      const catalog = await this.compile(at);
+      const staleFiles = catalog.staleFiles;
       if (catalog.providers.length === 0 && this.catalog.providers.length > 0) {
-        outcome = { at, catalog: this.catalog, staleFiles: stale, error: 'no valid provider after reload; keeping the catalog in service' };
+        outcome = { at, catalog: this.catalog, staleFiles, error: 'no valid provider after reload; keeping the catalog in service' };
       } else {
         this.catalog = catalog;
-        outcome = { at, catalog, staleFiles: stale };
+        outcome = { at, catalog, staleFiles };
       }
     } catch (error) {
       outcome = { at, catalog: this.catalog, staleFiles: [], error: `reload failed: ${(error as Error).message}` };
@@ -124,8 +107,84 @@ export class CatalogStore {
     this.watched ??= await WatchedFiles.start(this.paths, () => void this.reload(), { debounceMs });
   }
 
+  /** The first load on this thread, every later one in the worker. */
+  private async compile(at: Date): Promise<Catalog & { staleFiles: readonly string[] }> {
+    if (this.compiler) {
+      const compiled = await this.compiler.compile(this.paths);
+      this.worker = new ReloadWorker(this.compiler.seed());
+      this.compiler = undefined;
+      return Object.assign(new Catalog(compiled.providers, compiled.problems, compiled.rejectedFiles, at), { staleFiles: compiled.staleFiles });
+    }
+    this.worker ??= new ReloadWorker([]);
+    const { compiled, packed } = await this.worker.compile(this.paths).catch((error: Error) => {
+      // A worker that died (out of memory on some file) is replaced; its last good files are lost with it.
+      this.worker?.close();
+      this.worker = undefined;
+      throw error;
+    });
+    const providers = compiled.providers.map((provider, owner) => withPackedDomains(provider, packed, owner));
+    return Object.assign(new Catalog(providers, compiled.problems, compiled.rejectedFiles, at, packed), { staleFiles: compiled.staleFiles });
+  }
+
   close(): void {
+    this.worker?.close();
+    this.worker = undefined;
     this.watched?.close();
     this.watched = undefined;
+  }
+}
+
+/** A provider from the worker: its domains are read from the packed index when asked for. */
+function withPackedDomains(provider: Provider, packed: PackedDomains, owner: number): Provider {
+  let domains: string[] | undefined;
+  return Object.defineProperty({ ...provider }, 'domains', { get: () => (domains ??= domainsOf(packed, owner)), enumerable: true });
+}
+
+interface WorkerAnswer {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly compiled?: Compiled;
+  readonly packed?: PackedDomains;
+  readonly error?: string;
+}
+
+/** The reload worker, one request at a time; it keeps the process alive only while it works. */
+class ReloadWorker {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (answer: WorkerAnswer) => void; reject: (error: Error) => void }>();
+
+  constructor(seed: readonly { file: string; text: string }[]) {
+    // The compiled worker next to this module (reload-worker.js), or its source when running from TypeScript.
+    const self = fileURLToPath(import.meta.url);
+    this.worker = new Worker(new URL(`./reload-worker${self.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: { seed } });
+    this.worker.unref();
+    this.worker.on('message', (answer: WorkerAnswer) => {
+      const waiting = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if (!waiting) return;
+      if (answer.ok) waiting.resolve(answer);
+      else waiting.reject(new Error(answer.error));
+    });
+    const fail = (error: Error): void => {
+      for (const { reject } of this.waiting.values()) reject(error);
+      this.waiting.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the reload worker stopped (exit code ${code})`)));
+  }
+
+  compile(paths: readonly string[]): Promise<{ compiled: Compiled; packed: PackedDomains }> {
+    const id = this.next++;
+    this.worker.ref();
+    return new Promise<WorkerAnswer>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, paths });
+    }).then((answer) => ({ compiled: answer.compiled!, packed: answer.packed! }));
+  }
+
+  close(): void {
+    void this.worker.terminate();
   }
 }

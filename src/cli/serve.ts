@@ -81,8 +81,11 @@ export async function serve(settings: Settings): Promise<void> {
     metrics,
     lifecycle,
   };
+  const output = logOutput();
+  metrics.countDroppedLogLines(() => output.dropped);
+  metrics.watchEventLoop();
   const common = {
-    logger: { level: settings.logLevel, stream: logOutput() },
+    logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,
     rateLimitPerMinute: settings.rateLimitPerMinute,
     ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),
@@ -138,7 +141,13 @@ export async function serve(settings: Settings): Promise<void> {
         () => response.writeHead(500).end(),
       );
     });
-    await new Promise<void>((resolve) => metricsServer!.listen(settings.metricsPort, settings.metricsHost, resolve));
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject);
+      metricsServer!.listen(settings.metricsPort, settings.metricsHost, () => {
+        metricsServer!.off('error', reject);
+        resolve();
+      });
+    });
     log.info({ address: metricsServer.address() }, 'metrics listening');
   }
 

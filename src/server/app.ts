@@ -14,6 +14,8 @@ import type { ServerContext } from '../answers/context.js';
 import { PLAIN_TEXT, queryOf, type Answer } from '../answers/exchange.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { createFront, type Front } from './front.js';
+import { applyConnectionPolicy, serverOptions, type ConnectionLimits } from './connections.js';
+import { frameworkErrorAnswer } from './framework-errors.js';
 import { internalError, notFound, Pipeline } from './pipeline.js';
 import { RateLimiter } from './rate-limit.js';
 import { routeTable, type Endpoint } from './table.js';
@@ -39,6 +41,8 @@ export interface AppOptions {
   readonly metricsToken?: string;
   /** Requests per minute per client address; 0 or absent: no limit. */
   readonly rateLimitPerMinute?: number;
+  /** Handshake timeout and open connections per client and in total (connections.ts). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 declare module 'fastify' {
@@ -54,6 +58,7 @@ declare module 'fastify' {
 
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
   let front: Front | undefined;
+  let pipeline: Pipeline | undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     // Only for the URLs Fastify logs; the server itself comes from serverFactory.
@@ -63,7 +68,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
       const listener: RequestListener = (request, response) => {
         if (!front?.(request, response)) fastifyListener(request, response);
       };
-      const server = options.https ? createHttpsServer({ cert: options.https.cert, key: options.https.key }, listener) : createServer(listener);
+      const connectionOptions = serverOptions(options.connectionLimits);
+      const server = options.https ? createHttpsServer({ cert: options.https.cert, key: options.https.key, ...connectionOptions }, listener) : createServer(connectionOptions, listener);
+      applyConnectionPolicy(server, options.connectionLimits, (address) => pipeline?.isTrustedProxy(address) ?? false);
       // Idle keep-alive connections close after 5 s; a whole request must
       // arrive within 10 s, its headers too (slow senders, slowloris). No
       // per-socket idle timer besides: re-arming it on every write costs
@@ -80,6 +87,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // Whole requests are small; keep the default limits tight.
     bodyLimit: 64 * 1024,
     clientErrorHandler: rejectUnparsable,
+    // Fastify's own refusals (bad percent-encoding, an over-long path segment): one plain line, as every other.
+    frameworkErrors: (error, request, reply) => deliver(request, reply, frameworkErrorAnswer(error)),
     // At shutdown, requests that still arrive on open connections are served
     // rather than answered 503; idle keep-alive connections are closed.
     return503OnClosing: false,
@@ -91,7 +100,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   });
   app.decorateRequest('delivered', false);
 
-  const pipeline = new Pipeline({
+  pipeline = new Pipeline({
     log: app.log,
     metrics: context.metrics,
     // Per client address, taken once per request before any routing.
@@ -107,7 +116,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   const deliver = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
     request.delivered = true;
     reply.hijack();
-    pipeline.deliver(request.raw, reply.raw, answer, pipeline.admission(request.raw));
+    pipeline!.deliver(request.raw, reply.raw, answer, pipeline!.admission(request.raw));
   };
 
   // Admission for what the front did not see (requests injected in tests);
@@ -181,7 +190,8 @@ function endpointRoutes(endpoint: Endpoint, pipeline: Pipeline) {
  * bytes in the URL, oversized headers) get one plain-text line, not JSON.
  */
 function rejectUnparsable(error: Error & { code?: string }, socket: import('node:net').Socket): void {
-  if (!socket.writable) return;
+  // With this listener Node leaves closing the socket to it.
+  if (!socket.writable) return void socket.destroy();
   const [status, reason] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? ['431 Request Header Fields Too Large', 'the request headers are too large']

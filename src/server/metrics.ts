@@ -4,6 +4,7 @@
  * application, so several apps in one process (tests) do not collide.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Catalog } from '../catalog/catalog.js';
 
 
@@ -32,6 +33,40 @@ export class Metrics {
         for (const { name, notAfter } of certificates()) {
           if (notAfter) this.set({ certificate: name }, Math.round((notAfter.getTime() - Date.now()) / 1000));
         }
+      },
+    });
+  }
+
+  /**
+   * The longest event-loop delay since the previous scrape (a reload must
+   * never stop the answers; bench/load-faults.mjs reads it around a reload
+   * of a million domains).
+   */
+  watchEventLoop(): void {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    new Gauge({
+      name: 'mail_autoconfig_event_loop_delay_max_seconds',
+      help: 'Longest event-loop delay since the previous scrape.',
+      registers: [this.registry],
+      collect() {
+        this.set(delay.max / 1e9);
+        delay.reset();
+      },
+    });
+  }
+
+  /** Count the log lines dropped while standard output was not read (log-output.ts). */
+  countDroppedLogLines(dropped: () => number): void {
+    let counted = 0;
+    new Counter({
+      name: 'mail_autoconfig_log_lines_dropped_total',
+      help: 'Log lines dropped because standard output was not read fast enough.',
+      registers: [this.registry],
+      collect() {
+        const now = dropped();
+        this.inc(now - counted);
+        counted = now;
       },
     });
   }

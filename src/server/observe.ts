@@ -58,9 +58,10 @@ export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | und
   metrics?.observe(served?.format ?? 'other', status, ms / 1000);
   if (ABOVE_INFO.has(log.level)) return;
   const queryAt = url.indexOf('?');
-  const rawPath = (queryAt < 0 ? url : url.slice(0, queryAt)).slice(0, 200);
+  const fullPath = queryAt < 0 ? url : url.slice(0, queryAt);
   // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
-  const path = rawPath.includes('@') || rawPath.includes('%') ? rawPath.replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>') : rawPath;
+  // Replaced before the cut: cut first, a long local part before its @ was logged.
+  const path = (fullPath.includes('@') || fullPath.includes('%') ? fullPath.replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>') : fullPath).slice(0, 200);
   const format = served?.format ?? null;
   const domain = served?.domain ?? null;
   const reason = served?.reason;

@@ -66,6 +66,11 @@ export class Pipeline {
     this.trust = options.trustedProxies?.length ? proxyAddr.compile([...options.trustedProxies]) : undefined;
   }
 
+  /** Whether `address` is one of the trusted proxies (their connections and requests are not limited). */
+  isTrustedProxy(address: string): boolean {
+    return this.trust?.(address, 0) ?? false;
+  }
+
   get plainCompanion(): boolean {
     return this.options.redirectToHttpsPort !== undefined;
   }

@@ -62,7 +62,7 @@ export function routeTable(context: ServerContext, options: TableOptions = {}): 
     { paths: ['/'], get: indexPage, overPlainHttp: false },
     { paths: ['/setup'], get: (x) => setupPage(context, x), overPlainHttp: false },
     { paths: ['/healthz'], get: healthz, overPlainHttp: true },
-    { paths: ['/readyz'], get: () => readyz(context), overPlainHttp: true },
+    { paths: ['/readyz'], get: (x) => readyz(context, x, options.metricsToken), overPlainHttp: true },
     { paths: ['/caddy/ask'], get: (x) => caddyAsk(context, x), overPlainHttp: true },
   ];
   if (options.metricsToken !== undefined && context.metrics) {
