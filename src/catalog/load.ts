@@ -226,8 +226,6 @@ function sizeText(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
 }
 
-type Report = (path: (string | number)[], severity: Problem['severity'], message: string, onKey?: boolean) => void;
-
 /** The rules a JSON Schema cannot say, and the defaults. */
 function buildProvider(file: string, raw: RawProvider, report: Report): Provider {
   const domains: string[] = [];
