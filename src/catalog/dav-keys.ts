@@ -52,6 +52,11 @@ export function buildDavKeys(raw: RawDavKeys, usernames: UsernameRules, report: 
  * fragment, and no placeholder (a URL cannot depend on the user).
  */
 function checkDavUrl(text: string, path: (string | number)[], report: Report): string {
+  const name = path[0];
+  if (text.includes('%')) {
+    report(path, 'error', `${String(name)} url must not contain placeholders or escapes`);
+    return text;
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -59,9 +64,7 @@ function checkDavUrl(text: string, path: (string | number)[], report: Report): s
     report(path, 'error', `"${text}" is not a URL`);
     return text;
   }
-  const name = path[0];
   if (url.protocol !== 'https:') report(path, 'error', `${String(name)} url must use https (clients send the password to it)`);
-  else if (text.includes('%')) report(path, 'error', `${String(name)} url must not contain placeholders or escapes`);
   else if (url.username !== '' || url.password !== '') report(path, 'error', `${String(name)} url must not contain a user name or password`);
   else if (url.search !== '' || url.hash !== '') report(path, 'error', `${String(name)} url must not have a query or fragment`);
   else if (url.pathname === '/' || url.pathname === '') report(path, 'error', `${String(name)} url needs the path of the ${name === 'caldav' ? 'calendar' : 'address book'} service, e.g. https://dav.example.com/${name === 'caldav' ? 'calendars' : 'contacts'}/ (RFC 6764 §5)`);
