@@ -28,7 +28,7 @@ export function lookupMailbox(catalog: Catalog, mailbox: Mailbox): Lookup | Refu
 }
 
 /** Host names that stand for the mail domain after their first label (ua-auto-config: PACC). */
-export const SERVICE_PREFIXES = ['autoconfig.', 'autodiscover.', 'ua-auto-config.'];
+const SERVICE_PREFIXES = ['autoconfig.', 'autodiscover.', 'ua-auto-config.'];
 
 /**
  * The mail domain a client means by the Host it connects to: autoconfig.<d>,
