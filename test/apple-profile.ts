@@ -15,6 +15,8 @@ incoming:
   - { type: pop3, host: pop.variants.example, socketType: starttls }
 outgoing:
   - { host: smtp.variants.example, socketType: starttls, authentication: [password-encrypted] }
+caldav: { url: "https://cal.variants.example:8443/dav/calendars/" }
+carddav: { url: "https://Contacts.variants.example/card/", username: ask }
 `;
 const STARTTLS_IMAP = `id: starttls-only
 name: StartTLS Only
@@ -221,4 +223,30 @@ t.test('an internationalised domain: the texts a person reads in Unicode, the ac
     t.equal(mail.IncomingMailServerHostName, 'secure-imap.hoster.example', `${language}: host names as configured`);
     t.notMatch(String(mail.EmailAccountDescription), /xn--|bücher/, `${language}: the account description names the provider, not the domain`);
   }
+});
+
+t.test('calendars and contacts: a CalDAV and a CardDAV payload, valid, with stable identifiers of their own', { skip: APPLE_SCHEMA_MISSING }, async (t) => {
+  const { url: bundled } = await startServer(t);
+  const { url: variants } = await startServer(t, { sources: SOURCES });
+  const example = plist.parse((await profile(bundled, 'emailaddress=alice%40example.com')).text) as any;
+  t.same(example.PayloadContent.map((p: any) => p.PayloadType), ['com.apple.mail.managed', 'com.apple.caldav.account', 'com.apple.carddav.account']);
+  const [mail, caldav, carddav] = example.PayloadContent;
+  t.match(caldav, { PayloadIdentifier: `${example.PayloadIdentifier}.caldav`, CalDAVHostName: 'dav.example.com', CalDAVPort: 443, CalDAVUseSSL: true, CalDAVPrincipalURL: 'https://dav.example.com/calendars/', CalDAVUsername: 'alice@example.com', CalDAVAccountDescription: 'Example Mail calendars' });
+  t.match(carddav, { PayloadIdentifier: `${example.PayloadIdentifier}.carddav`, CardDAVHostName: 'dav.example.com', CardDAVPort: 443, CardDAVUseSSL: true, CardDAVUsername: 'alice@example.com' });
+  t.equal(new Set([example.PayloadUUID, mail.PayloadUUID, caldav.PayloadUUID, carddav.PayloadUUID]).size, 4, 'four different UUIDs');
+  const again = plist.parse((await profile(bundled, 'emailaddress=alice%40example.com&name=Alice')).text) as any;
+  t.same(again.PayloadContent.slice(1).map((p: any) => p.PayloadUUID), [caldav.PayloadUUID, carddav.PayloadUUID], 'the same UUIDs again: installing replaces the accounts');
+  const bob = plist.parse((await profile(bundled, 'emailaddress=bob%40example.com')).text) as any;
+  t.not(bob.PayloadContent[1].PayloadUUID, caldav.PayloadUUID, 'another mailbox: other UUIDs');
+  t.match(example.ConsentText, { en: /Also: calendars at https:\/\/dav\.example\.com\/calendars\/ and contacts at https:\/\/dav\.example\.com\/contacts\/\./, de: /Außerdem: Kalender unter .* und Kontakte unter / });
+
+  const response = await profile(variants, 'emailaddress=bob%40variants.example');
+  t.same(validateProfile(response.text).errors, []);
+  const odd = (plist.parse(response.text) as any).PayloadContent;
+  t.match(odd[1], { CalDAVHostName: 'cal.variants.example', CalDAVPort: 8443 }, 'the port from the URL');
+  t.match(odd[2], { CardDAVHostName: 'contacts.variants.example', CardDAVPort: 443 });
+  t.notOk('CardDAVUsername' in odd[2], 'username: ask leaves the user name out: the device asks');
+  const plainMail = plist.parse((await profile(variants, 'emailaddress=carol%40starttls.example')).text) as any;
+  t.equal(plainMail.PayloadContent.length, 1, 'no DAV keys, no DAV payloads');
+  t.notMatch(plainMail.ConsentText.en, /Also/);
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { dnsmasqMissing, startDnsmasq } from './helpers/dns-server.js';
 import { ISPDB_DIR, sharedMissing } from './helpers/shared.js';
 
 const run = promisify(execFile);
@@ -93,10 +94,18 @@ t.test('dns: zone-file records with "." for services not offered; --json; exit c
   t.match(zone.stdout, /^_imaps\._tcp\.example\.com\.\s+3600 IN SRV\s+0 1 993 imap\.example\.com\.$/m);
   t.match(zone.stdout, /^_imap\._tcp\.example\.com\.\s+3600 IN SRV\s+0 0 0 \.$/m, 'no IMAP STARTTLS: "."');
   t.match(zone.stdout, /^_submission\._tcp\.example\.com\.\s+3600 IN SRV\s+0 1 587 smtp\.example\.com\.$/m);
+  t.match(zone.stdout, /^ua-auto-config\.example\.com\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m, 'PACC: the host record');
+  t.match(zone.stdout, /^_ua-auto-config\.example\.com\.\s+3600 IN TXT\s+"v=UAAC1; a=sha256; d=[A-Za-z0-9+/]{43}="$/m, 'PACC: the digest record');
+  t.match(zone.stdout, /^_caldavs\._tcp\.example\.com\.\s+3600 IN SRV\s+0 1 443 dav\.example\.com\.$/m, 'RFC 6764 §3');
+  t.match(zone.stdout, /^_caldavs\._tcp\.example\.com\.\s+3600 IN TXT\s+"path=\/calendars\/"$/m, 'RFC 6764 §4');
+  t.match(zone.stdout, /^_carddavs\._tcp\.example\.com\.\s+3600 IN TXT\s+"path=\/contacts\/"$/m);
   const hoster = JSON.parse((await cli('dns', 'bücher.example', '--address', '192.0.2.10', '--json')).stdout);
   t.equal(hoster.domain, 'xn--bcher-kva.example');
   t.match(hoster.records, [{ name: 'autoconfig.xn--bcher-kva.example.', type: 'A', data: '192.0.2.10' }]);
   t.match(hoster.records.filter((r: { name: string }) => r.name.startsWith('_submission._tcp')), [{ data: '0 1 587 secure-smtp.hoster.example.' }]);
+  t.notOk(hoster.records.some((r: { name: string }) => r.name.includes('ua-auto-config')), 'no PACC records for a provider PACC cannot describe');
+  t.match(hoster.notes, [/^no PACC records: PACC \(draft-ietf-mailmaint-pacc-03\) describes only .*the log-in name is not the address/]);
+  t.match(hoster.records.filter((r: { name: string }) => r.name.includes('dav')), [{ name: '_caldavs._tcp.xn--bcher-kva.example.', data: '0 0 0 .' }, { name: '_carddavs._tcp.xn--bcher-kva.example.', data: '0 0 0 .' }]);
   t.equal((await cli('dns', 'unknown.example', '--target', 'a.example')).code, 1);
   t.equal((await cli('dns', 'example.com')).code, 2, 'no public host given');
 });
@@ -108,7 +117,9 @@ t.test('check: a good deployment passes; a broken one is named row by row', asyn
   const { url } = await startServer(t);
   const good = await cli('check', 'alice@example.com', '--url', url);
   t.equal(good.code, 0, good.stdout);
-  t.match(good.stdout, /^11 passed, 0 failed$/m);
+  t.match(good.stdout, /^13 passed, 0 failed, 1 with a warning$/m);
+  t.match(good.stdout, /^pass  PACC ua-auto-config\.example\.com\s+imap, pop3, submit, caldav, carddav; d=[A-Za-z0-9+/]{43}=$/m);
+  t.match(good.stdout, /^warn  PACC digest in _ua-auto-config\.example\.com TXT\s+no TXT record could be read/m, 'no DNS server answers for example.com here');
 
   // Wrong content type for Thunderbird, no Apple route: what a careless proxy does.
   const broken = createServer(async (req, res) => {
@@ -116,7 +127,7 @@ t.test('check: a good deployment passes; a broken one is named row by row', asyn
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const upstream = await httpFetch(url + req.url, { method: req.method ?? 'GET', host: req.headers.host ?? '', body: Buffer.concat(chunks), headers: { 'content-type': req.headers['content-type'] ?? '' } });
-    const type = (req.url ?? '').includes('config-v1.1') ? 'text/html' : upstream.headers['content-type'] ?? '';
+    const type = /config-v1\.1|user-agent-configuration/.test(req.url ?? '') ? 'text/html' : upstream.headers['content-type'] ?? '';
     res.writeHead(upstream.status, { 'content-type': type }).end(upstream.body);
   });
   await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
@@ -129,6 +140,34 @@ t.test('check: a good deployment passes; a broken one is named row by row', asyn
   t.match(bad.stdout, /^pass  Thunderbird ISPDB \/v1\.1\/<domain>/m);
   t.match(bad.stdout, /^FAIL  Apple profile\s+HTTP 404: not found$/m);
   t.match(bad.stdout, /^pass  Outlook POST \/AutoDiscover\/AutoDiscover\.xml/m);
+  t.match(bad.stdout, /^FAIL  PACC ua-auto-config\.example\.com\s+Content-Type text\/html: clients will not read it$/m);
   const json = JSON.parse((await cli('check', 'alice@example.com', '--url', `http://127.0.0.1:${port}`, '--json')).stdout);
   t.ok(json.rows.some((r: { ok: boolean }) => !r.ok));
+});
+
+t.test('PACC digest round trip: dns prints the TXT record, check finds it in DNS and matches it against the bytes served', { skip: dnsmasqMissing() }, async (t) => {
+  const { startServer } = await import('./helpers/server.js');
+  const { httpFetch } = await import('../src/http-client.js');
+  const { createHash } = await import('node:crypto');
+  const { url } = await startServer(t);
+  const records = JSON.parse((await cli('dns', 'example.com', '--target', 'autoconfig.hoster.example', '--json')).stdout).records as { name: string; type: string; data: string }[];
+  const txt = records.find((r) => r.name === '_ua-auto-config.example.com.' && r.type === 'TXT')!.data;
+  const served = await httpFetch(`${url}/.well-known/user-agent-configuration.json`, { host: 'ua-auto-config.example.com' });
+  t.equal(txt, `"v=UAAC1; a=sha256; d=${createHash('sha256').update(served.body).digest('base64')}"`, 'dns prints the digest of the exact bytes the server sends');
+
+  const published = await startDnsmasq(t, { zone: 'example.com', mx: [], ttl: 60, extraArguments: [
+    // dnsmasq takes the text as it is on its command line: without the zone file's quotes.
+    `--txt-record=_ua-auto-config.example.com,${txt.slice(1, -1)}`,
+    '--txt-record=_ua-auto-config.example.com,v=spf1 -all',
+  ] });
+  const good = await cli('check', 'alice@example.com', '--url', url, '--dns', published.server);
+  t.equal(good.code, 0, good.stdout);
+  t.match(good.stdout, /^pass  PACC digest in _ua-auto-config\.example\.com TXT\s+d=\S+ matches the bytes served$/m);
+  t.match(good.stdout, /^13 passed, 0 failed$/m);
+
+  // The record of an older document (another provider edit): clients would reject this one.
+  const stale = await startDnsmasq(t, { zone: 'example.com', mx: [], ttl: 60, extraArguments: ['--txt-record=_ua-auto-config.example.com,v=UAAC1; a=sha256; d=pmYPPHjEZltsRZf355Rj/LjB2IUXTSbAOcuz2FauY38='] });
+  const bad = await cli('check', 'alice@example.com', '--url', url, '--dns', stale.server);
+  t.equal(bad.code, 1);
+  t.match(bad.stdout, /^FAIL  PACC digest in _ua-auto-config\.example\.com TXT\s+the TXT names d=pmYPPHjEZltsRZf355Rj\/LjB2IUXTSbAOcuz2FauY38=, the bytes served hash to d=\S+: clients reject the document/m);
 });

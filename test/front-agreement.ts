@@ -20,7 +20,7 @@ const POX = (address: string, schema = 'http://schemas.microsoft.com/exchange/au
   `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${address}</EMailAddress><AcceptableResponseSchema>${schema}</AcceptableResponseSchema></Request></Autodiscover>`;
 
 interface Case {
-  readonly method: 'GET' | 'HEAD' | 'POST';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PROPFIND' | 'OPTIONS';
   readonly path: string;
   readonly host?: string;
   readonly headers?: Record<string, string>;
@@ -62,6 +62,19 @@ const CASES: Case[] = [
   { method: 'GET', path: '/email.mobileconfig?email=alice%40example.com&name=Alice%20%26%20Bob', front: true },
   { method: 'GET', path: '/mobileconfig?emailaddress=alice%40example.com&name=%3Cscript%3E', front: true },
   { method: 'GET', path: '/mobileconfig', front: true },
+  { method: 'GET', path: '/.well-known/user-agent-configuration.json', host: 'ua-auto-config.example.com', front: true },
+  { method: 'HEAD', path: '/.well-known/user-agent-configuration.json', host: 'ua-auto-config.example.net', front: true },
+  { method: 'GET', path: '/.well-known/user-agent-configuration.json', host: 'ua-auto-config.example.com', headers: { 'if-none-match': 'PACC_ETAG' }, front: true },
+  { method: 'GET', path: '/.well-known/user-agent-configuration.json', host: 'ua-auto-config.example.org', front: true },
+  { method: 'GET', path: '/.well-known/user-agent-configuration.json', host: 'ua-auto-config.unknown.example', front: true },
+  // RFC 6764 §5: every discovery method is redirected, 307 keeping PROPFIND and its body.
+  { method: 'PROPFIND', path: '/.well-known/caldav', headers: { depth: '0', 'content-type': 'application/xml' }, body: '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>', front: true },
+  { method: 'GET', path: '/.well-known/caldav', front: true },
+  { method: 'OPTIONS', path: '/.well-known/carddav', host: 'example.net', front: true },
+  { method: 'HEAD', path: '/.well-known/carddav', host: 'autoconfig.example.com', front: true },
+  { method: 'PROPFIND', path: '/.well-known/carddav', host: 'example.org', front: true },
+  { method: 'GET', path: '/.well-known/caldav', host: 'unknown.example', front: true },
+  { method: 'POST', path: '/.well-known/caldav', body: 'x', front: false },
   { method: 'GET', path: '/', headers: { 'accept-language': 'de' }, front: true },
   { method: 'GET', path: '/setup?emailaddress=alice%40example.com', front: true },
   { method: 'GET', path: '/setup?emailaddress=alice%40example.com&lang=de', front: true },
@@ -71,6 +84,7 @@ const CASES: Case[] = [
   { method: 'GET', path: '/readyz', front: true },
   { method: 'GET', path: '/caddy/ask?domain=autoconfig.example.com', front: true },
   { method: 'GET', path: '/caddy/ask?domain=autoconfig.unknown.example', front: true },
+  { method: 'GET', path: '/caddy/ask?domain=ua-auto-config.example.net', front: true },
   { method: 'GET', path: '/metrics', headers: { authorization: 'Bearer wrong' }, front: true },
   { method: 'GET', path: '/static/setup.css', front: false },
   { method: 'GET', path: '/nothing/here', front: false },
@@ -150,10 +164,11 @@ for (const listener of LISTENERS) {
     const url = `${listener.scheme}://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const insecure = listener.scheme === 'https';
     const etag = (await request(`${url}/mail/config-v1.1.xml`, { host: 'autoconfig.example.com', insecure })).headers.etag ?? '';
+    const paccEtag = (await request(`${url}/.well-known/user-agent-configuration.json`, { host: 'ua-auto-config.example.com', insecure })).headers.etag ?? '';
 
     for (const c of CASES) {
       const host = c.host ?? 'example.com';
-      const headers = { ...listener.forwarded, ...Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, v === 'ETAG' ? etag : v])) };
+      const headers = { ...listener.forwarded, ...Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, v === 'ETAG' ? etag : v === 'PACC_ETAG' ? paccEtag : v])) };
       const name = `${c.method} ${c.path.slice(0, 90)}${c.host ? ` (Host ${c.host})` : ''}`;
       const ask = (path: string) => request(`${url}${path}`, { method: c.method, host, headers, insecure, ...(c.body !== undefined ? { body: c.body } : {}) });
       reachedFastify.length = 0;

@@ -254,3 +254,30 @@ t.test('derivable log-in names and usable methods: no warning anywhere', async (
     t.match(section(html, 'outlook'), language === 'en' ? 'choose Test E-mail AutoConfiguration' : 'Test der E-Mail-AutoKonfiguration');
   }
 });
+
+t.test('calendars and contacts: a section in each client\'s words, in English and German', async (t) => {
+  const { url } = await startServer(t);
+  const section = (html: string, id: string) => html.slice(html.indexOf(`<section id="client-${id}"`), html.indexOf('</section>', html.indexOf(`<section id="client-${id}"`)));
+  const expected: Record<string, Record<string, string[]>> = {
+    en: {
+      tb: ['<h4 class="dav">Calendars and contacts</h4>', 'Calendar › New Calendar… › On the Network', 'Add CardDAV Address Book', '<dt>Location</dt><dd>https://dav.example.com/calendars/</dd>', '<dt>Username</dt><dd>alice@example.com</dd>'],
+      apple: ['The profile above also sets up calendars (CalDAV) and contacts (CardDAV)', 'Add CalDAV Account', '<dt>Server</dt><dd>https://dav.example.com/contacts/</dd>', '<dt>User Name</dt><dd>alice@example.com</dd>'],
+      android: ['DAVx⁵', 'Login with URL and user name', '<dt>Base URL</dt><dd>https://dav.example.com/calendars/</dd>'],
+      outlook: ['Outlook cannot use calendars (CalDAV) and contacts (CardDAV): it supports neither CalDAV nor CardDAV'],
+    },
+    de: {
+      tb: ['<h4 class="dav">Kalender und Kontakte</h4>', 'Kalender › Neuer Kalender… › Im Netzwerk', 'CardDAV-Adressbuch hinzufügen', '<dt>Adresse</dt><dd>https://dav.example.com/calendars/</dd>', '<dt>Benutzername</dt><dd>alice@example.com</dd>'],
+      apple: ['Das Profil oben richtet auch Kalender (CalDAV) und Kontakte (CardDAV)', 'CalDAV-Account hinzufügen'],
+      android: ['DAVx⁵', 'Mit URL und Benutzername anmelden', '<dt>Basis-URL</dt><dd>https://dav.example.com/contacts/</dd>'],
+      outlook: ['Outlook kann Kalender (CalDAV) und Kontakte (CardDAV) nicht nutzen'],
+    },
+  };
+  for (const [language, clients] of Object.entries(expected)) {
+    const page = (await request(`${url}/setup?emailaddress=alice%40example.com&lang=${language}`)).text;
+    for (const [id, texts] of Object.entries(clients)) for (const text of texts) t.match(section(page, id), text, `${language} ${id}: ${text}`);
+    t.notMatch(section(page, 'outlook').split('class="dav"')[1], '<dl', `${language}: no DAV fields for Outlook`);
+    t.notMatch(section(page, 'outlook-new'), 'class="dav"', `${language}: only the clients named`);
+  }
+  const hoster = (await request(`${url}/setup?emailaddress=k1%40example.org`)).text;
+  t.notMatch(hoster, 'class="dav"', 'no DAV keys, no section');
+});

@@ -34,7 +34,7 @@ export type Query = Readonly<Record<string, string | string[] | undefined>>;
 
 /** What a request served, for the one log line per request (never the address). */
 export interface Served {
-  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'ops';
+  format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'pacc' | 'dav' | 'ops';
   domain?: string;
   /** Why the request was refused (one line for a person; never the address). */
   reason?: string;

@@ -27,12 +27,12 @@ export function lookupMailbox(catalog: Catalog, mailbox: Mailbox): Lookup | Refu
   return { provider, domain: mailbox.domain, mailbox };
 }
 
-/** Host names that stand for the mail domain after their first label. */
-const SERVICE_PREFIXES = ['autoconfig.', 'autodiscover.'];
+/** Host names that stand for the mail domain after their first label (ua-auto-config: PACC). */
+const SERVICE_PREFIXES = ['autoconfig.', 'autodiscover.', 'ua-auto-config.'];
 
 /**
  * The mail domain a client means by the Host it connects to: autoconfig.<d>,
- * autodiscover.<d> or <d> itself (Thunderbird for Android and KMail send no
+ * autodiscover.<d>, ua-auto-config.<d> or <d> itself (Thunderbird for Android and KMail send no
  * address, so the Host header is all there is).
  */
 export function domainFromHost(hostHeader: string | undefined): string | Refusal {

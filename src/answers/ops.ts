@@ -24,19 +24,20 @@ export function healthz(): Answer {
 }
 
 /**
- * Caddy's on_demand_tls "ask": a certificate only for autoconfig.<d> and
- * autodiscover.<d> of domains served here, so nobody can make Caddy fetch
+ * Caddy's on_demand_tls "ask": a certificate only for autoconfig.<d>,
+ * autodiscover.<d> and ua-auto-config.<d> (PACC: clients fetch it over
+ * https only) of domains served here, so nobody can make Caddy fetch
  * certificates for arbitrary names (https://caddyserver.com/docs/automatic-https#on-demand-tls).
  */
 export function caddyAsk(context: ServerContext, exchange: Exchange): Answer {
   const raw = queryParameter(exchange.query, ['domain']);
   if (typeof raw !== 'string' || raw === '') return lineAnswer(400, 'add ?domain=<host name>', OPS);
   const name = normalizeDomain(raw);
-  const match = name ? /^(?:autoconfig|autodiscover)\.(.+)$/.exec(name) : null;
+  const match = name ? /^(?:autoconfig|autodiscover|ua-auto-config)\.(.+)$/.exec(name) : null;
   const served = match ? context.catalog().byDomain(match[1]!) !== undefined : false;
   return served
     ? lineAnswer(200, 'ok', OPS, NO_STORE_TEXT)
-    : lineAnswer(404, 'no certificate for this name: not an autoconfig or autodiscover host of a domain served here', OPS, NO_STORE_TEXT);
+    : lineAnswer(404, 'no certificate for this name: not an autoconfig, autodiscover or ua-auto-config host of a domain served here', OPS, NO_STORE_TEXT);
 }
 
 export async function readyz(context: ServerContext, exchange: Exchange, metricsToken: string | undefined): Promise<Answer> {

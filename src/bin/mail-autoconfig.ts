@@ -69,16 +69,20 @@ records of the provider's servers ("." where a service is not offered).
   --address <ip>      publish A/AAAA records to this address instead of CNAMEs
   --json              print the records as JSON
 ${settingsHelp()}`,
-  check: `Usage: mail-autoconfig check <address> [--url <base>] [--insecure] [--json]
+  check: `Usage: mail-autoconfig check <address> [--url <base>] [--dns <server>] [--insecure] [--json]
 
 Fetches every format from a running deployment the way clients do (Thunderbird
 with and without emailaddress, .well-known, ISPDB path, Outlook POST on the
-usual path casings, the v2 JSON, the Apple profile), checks status, content
-types and well-formedness and that all formats agree on servers, ports and
-TLS modes. Prints a table; exit 1 when anything fails.
+usual path casings, the v2 JSON, the Apple profile, the PACC document),
+checks status, content types and well-formedness and that all formats agree
+on servers, ports and TLS modes, and the PACC document's SHA-256 against the
+_ua-auto-config.<domain> TXT record when one can be read. Prints a table;
+exit 1 when anything fails.
 
   --url <base>    the deployment (default http://localhost:8080); requests carry the
                   Host header a client would send (autoconfig.<domain>, ...)
+  --dns <server>  DNS server (address or address:port, repeatable) for the TXT lookup;
+                  default the system's
   --insecure      accept any TLS certificate
   --json          print the rows as JSON`,
 };
@@ -136,10 +140,10 @@ async function main(argv: string[]): Promise<number> {
         return await (await commands()).dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
       }
       case 'check': {
-        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
         if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
-        return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io);
+        return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
       }
     }
     return 2;

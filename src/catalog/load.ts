@@ -19,6 +19,7 @@ import {
   type Server,
   type SocketType,
 } from './model.js';
+import { buildDavKeys, type RawDavKeys } from './dav-keys.js';
 import { buildHosterKeys, type RawHosterKeys } from './hoster-keys.js';
 import type { Problem } from './problems.js';
 import { loadSchemaValidator } from './schema.js';
@@ -36,7 +37,7 @@ interface RawServer {
   sameLoginAsIncoming?: boolean;
 }
 type RawText = string | Record<string, string>;
-interface RawProvider extends RawHosterKeys {
+interface RawProvider extends RawHosterKeys, RawDavKeys {
   id: string;
   name: RawText;
   shortName?: string;
@@ -316,6 +317,7 @@ function buildProvider(file: string, raw: RawProvider, report: Report): Provider
     documentation: (raw.documentation ?? []).map((d) => ({ url: d.url, description: toLocalized(d.description) })),
     ...(raw.notes !== undefined ? { notes: toLocalized(raw.notes) } : {}),
     ...(raw.oauth2 !== undefined ? { oauth2: { ...raw.oauth2 } } : {}),
+    ...buildDavKeys(raw, { defaultUsername, check: checkUsername }, report),
     ...buildHosterKeys(file, raw, report),
     source: file,
   };

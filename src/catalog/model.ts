@@ -54,6 +54,17 @@ export interface OutgoingServer extends Server {
   readonly protocol: 'smtp';
 }
 
+export type DavProtocol = 'caldav' | 'carddav';
+
+/** A calendar (CalDAV, RFC 4791) or contacts (CardDAV, RFC 6352) service of the provider. */
+export interface DavServer {
+  readonly protocol: DavProtocol;
+  /** An absolute https URL with the service's path (normalised by the URL parser). */
+  readonly url: string;
+  /** Login name template as for mail servers, or null when it cannot be derived (clients ask). */
+  readonly username: string | null;
+}
+
 export interface DocumentationLink {
   readonly url: string;
   readonly description: LocalizedText;
@@ -83,6 +94,9 @@ export interface Provider {
   readonly documentation: readonly DocumentationLink[];
   readonly notes?: LocalizedText;
   readonly oauth2?: OAuth2Endpoints;
+  /** Calendars and contacts (src/catalog/dav-keys.ts). */
+  readonly caldav?: DavServer;
+  readonly carddav?: DavServer;
   /**
    * Host names of the provider's own (autoconfig.hoster.example): a request
    * arriving on one is answered with this provider for any address's domain.

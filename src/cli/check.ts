@@ -2,9 +2,11 @@
  * check: fetch every format from a running deployment the way clients do,
  * and report what passed and what a client would trip over.
  */
+import { Resolver } from 'node:dns/promises';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parsePlist } from 'plist';
 import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
+import { PACC_HOST_LABEL, PACC_PATH, paccDigest, parsePaccTxt } from '../formats/pacc.js';
 import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
 import { unwrapSignedProfile } from '../formats/signing.js';
 import { httpFetch, type HttpResponse } from '../http-client.js';
@@ -14,6 +16,14 @@ export interface CheckRow {
   readonly check: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** Passed, but something a client may still trip over that this check cannot decide (no TXT record found). */
+  readonly warning?: true;
+}
+
+export interface CheckOptions {
+  readonly insecure?: boolean;
+  /** DNS servers (address or address:port) for the PACC TXT lookup; default the system's. */
+  readonly dnsServers?: readonly string[];
 }
 
 /** A server as every format can state it: where, and which TLS mode. */
@@ -21,7 +31,7 @@ type Endpoint = string;
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (n) => ['incomingServer', 'outgoingServer', 'Protocol'].includes(n) });
 
-export async function checkDeployment(base: string, mailbox: Mailbox, options: { insecure?: boolean } = {}): Promise<CheckRow[]> {
+export async function checkDeployment(base: string, mailbox: Mailbox, options: CheckOptions = {}): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const origin = base.replace(/\/+$/, '');
   const get = (path: string, host?: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
@@ -125,6 +135,8 @@ export async function checkDeployment(base: string, mailbox: Mailbox, options: {
     }
   }
 
+  await checkPacc(mailbox.domain, (host) => get(PACC_PATH, host), options.dnsServers, rows);
+
   // Agreement: the preferred servers of every format exist in Thunderbird's list with the same TLS mode.
   if (tbServers) {
     const missing = (outlookServers ?? []).filter((s) => !tbServers!.includes(s));
@@ -135,9 +147,59 @@ export async function checkDeployment(base: string, mailbox: Mailbox, options: {
   return rows;
 }
 
+/**
+ * PACC as a client fetches it: the document from ua-auto-config.<domain>
+ * (twice: the bytes must not vary), and its digest against the
+ * _ua-auto-config.<domain> TXT records, any of which may match (rollover).
+ * A 404 with the service's reason is a pass: the provider is outside
+ * PACC's subset and clients go on to other lookups.
+ */
+async function checkPacc(domain: string, get: (host: string) => Promise<HttpResponse>, dnsServers: readonly string[] | undefined, rows: CheckRow[]): Promise<void> {
+  const check = `PACC ${PACC_HOST_LABEL}.${domain}`;
+  const host = `${PACC_HOST_LABEL}.${domain}`;
+  const response = await get(host);
+  if (response.status === 404 && response.text.startsWith('PACC (')) {
+    rows.push({ check, ok: true, detail: `not offered: ${response.text.trim().slice(0, 200)}` });
+    return;
+  }
+  const fail = (detail: string): void => void rows.push({ check, ok: false, detail });
+  if (response.status !== 200) return fail(response.status === 0 ? `no answer: ${response.text}` : `HTTP ${response.status}: ${response.text.trim().split('\n')[0]!.slice(0, 100)}`);
+  if (!/^application\/json(;|$)/.test(response.headers['content-type'] ?? '')) return fail(`Content-Type ${response.headers['content-type'] ?? '(none)'}: clients will not read it`);
+  if (response.headers['content-encoding'] !== undefined) return fail(`Content-Encoding ${response.headers['content-encoding']}: the digest covers the identity-encoded bytes`);
+  let protocols: Record<string, unknown> | undefined;
+  try {
+    protocols = (JSON.parse(response.text) as { protocols?: Record<string, unknown> }).protocols;
+  } catch {
+    return fail('not JSON');
+  }
+  if (!protocols || !('submit' in protocols) || !('imap' in protocols || 'pop3' in protocols)) return fail('no submit, or neither imap nor pop3, in protocols');
+  const digest = paccDigest(response.body);
+  const again = await get(host);
+  if (!again.body.equals(response.body)) return fail('two fetches gave different bytes: no digest can match both');
+  rows.push({ check, ok: true, detail: `${Object.keys(protocols).join(', ')}; d=${digest}` });
+
+  const txtCheck = `PACC digest in _${PACC_HOST_LABEL}.${domain} TXT`;
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  if (dnsServers?.length) resolver.setServers([...dnsServers]);
+  let records: string[][];
+  try {
+    records = await resolver.resolveTxt(`_${PACC_HOST_LABEL}.${domain}`);
+  } catch (error) {
+    rows.push({ check: txtCheck, ok: true, warning: true, detail: `no TXT record could be read (${(error as { code?: string }).code ?? 'error'}); clients reject the document without one: publish "v=UAAC1; a=sha256; d=${digest}"` });
+    return;
+  }
+  // The strings of one record are joined with nothing between them.
+  const parsed = records.map((strings) => parsePaccTxt(strings.join('')));
+  const digests = parsed.flatMap((p) => (p.ok ? [p.digest] : []));
+  if (digests.includes(digest)) rows.push({ check: txtCheck, ok: true, detail: `d=${digest} matches the bytes served` });
+  else if (digests.length === 0) rows.push({ check: txtCheck, ok: true, warning: true, detail: `no PACC record among ${records.length} TXT record(s) (${parsed.map((p) => (p.ok ? '' : p.reason)).join('; ')}); publish "v=UAAC1; a=sha256; d=${digest}"` });
+  else rows.push({ check: txtCheck, ok: false, detail: `the TXT names d=${digests.join(', d=')}, the bytes served hash to d=${digest}: clients reject the document; publish the new record (mail-autoconfig dns ${domain})` });
+}
+
 export function formatCheckTable(rows: readonly CheckRow[]): string {
   const width = Math.max(...rows.map((r) => r.check.length));
-  const lines = rows.map((r) => `${r.ok ? 'pass' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail}`);
+  const lines = rows.map((r) => `${r.ok ? (r.warning ? 'warn' : 'pass') : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail}`);
   const failed = rows.filter((r) => !r.ok).length;
-  return `${lines.join('\n')}\n${rows.length - failed} passed, ${failed} failed\n`;
+  const warned = rows.filter((r) => r.warning).length;
+  return `${lines.join('\n')}\n${rows.length - failed} passed, ${failed} failed${warned ? `, ${warned} with a warning` : ''}\n`;
 }

@@ -150,13 +150,17 @@ export async function dns(domainInput: string, settings: Settings, target: strin
     io.err(`no provider serves ${domain} in ${settings.providers.join(', ')}\n`);
     return 1;
   }
-  const records = dnsRecords(provider, domain, host.replace(/^\[|\]$/g, ''));
-  io.out(json ? `${JSON.stringify({ domain, provider: provider.id, records }, null, 2)}\n` : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); "." = service not offered (RFC 2782, RFC 6186)`));
+  const { records, notes } = dnsRecords(provider, domain, host.replace(/^\[|\]$/g, ''));
+  io.out(
+    json
+      ? `${JSON.stringify({ domain, provider: provider.id, records, notes }, null, 2)}\n`
+      : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); "." = service not offered (RFC 2782, RFC 6186, RFC 6764); re-publish _ua-auto-config after every provider edit (its digest covers the document)`, notes),
+  );
   return 0;
 }
 
 /** check: every format from a running deployment, as clients fetch it. */
-export async function check(address: string, base: string, insecure: boolean, json: boolean, io: Output): Promise<number> {
+export async function check(address: string, base: string, insecure: boolean, json: boolean, io: Output, dnsServers: readonly string[] = []): Promise<number> {
   const parsed = parseAddress(address);
   if (!parsed.ok) throw new UsageError(`invalid e-mail address: ${parsed.reason}`);
   try {
@@ -164,7 +168,7 @@ export async function check(address: string, base: string, insecure: boolean, js
   } catch {
     throw new UsageError(`--url "${base}" is not a URL`);
   }
-  const rows = await checkDeployment(base, parsed.value, { insecure });
+  const rows = await checkDeployment(base, parsed.value, { insecure, dnsServers });
   io.out(json ? `${JSON.stringify({ url: base, address: parsed.value.address, rows }, null, 2)}\n` : formatCheckTable(rows));
   return rows.every((r) => r.ok) ? 0 : 1;
 }

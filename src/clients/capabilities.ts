@@ -24,11 +24,16 @@
  *   with password, CRAM-MD5, NTLM, or none for SMTP; no OAuth2 in profiles
  *   (research: apple.md).
  *
+ * - PACC (draft-ietf-mailmaint-pacc-03 wire format, as implemented by
+ *   automx 3.0; -04 not yet reviewed) can only say "host X" per protocol:
+ *   implicit TLS on the fixed ports 993, 995 and 465, the address as log-in
+ *   name, one server per protocol, a password or OAuth (pacc below).
+ *
  * Each client gets either a complete account (a server in each direction)
  * or a refusal it understands, never half an account: a client that can use
  * no server of one direction is told so (capabilities().<client>.missing).
  */
-import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import { defaultPort, localize, type Authentication, type DavServer, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { message } from '../messages.js';
 
 const OUTLOOK_METHODS: readonly Authentication[] = ['password-cleartext', 'ntlm', 'none'];
@@ -85,7 +90,20 @@ export interface ClientCapabilities {
   readonly android: ClientServers;
   /** The servers of an Apple profile, or the direction Apple Mail can use no server of. */
   readonly apple: AppleChoice;
+  /** What a PACC document can carry of the provider, or why there is none (see paccChoice). */
+  readonly pacc: PaccChoice;
 }
+
+/** The servers of a PACC document: one per protocol, the most preferred that fits. */
+export interface PaccServers {
+  readonly imap?: Server;
+  readonly pop3?: Server;
+  readonly submit: Server;
+  readonly caldav?: DavServer;
+  readonly carddav?: DavServer;
+}
+
+export type PaccChoice = { ok: true; servers: PaccServers } | { ok: false; reason: string };
 
 function usable(provider: Provider, can: (server: Server) => boolean): ClientServers {
   const incoming = provider.incoming.filter(can);
@@ -146,6 +164,7 @@ export function capabilities(provider: Provider): ClientCapabilities {
       thunderbirdAutodiscover: usable(provider, (s) => thunderbirdAutodiscoverMethod(s) !== undefined && portTellsThunderbird(s)),
       android: androidServers(provider),
       apple: chooseApple(provider),
+      pacc: paccChoice(provider),
     };
     decided.set(provider, found);
   }
@@ -178,4 +197,47 @@ function chooseApple(provider: Provider): AppleChoice {
 /** Why no Apple profile can be made for `provider`, in `language` (the setup page) or English (the HTTP refusal). */
 export function appleUnavailableReason(provider: Provider, missing: 'incoming' | 'outgoing', language: string): string {
   return message(language, 'apple.noServer', { provider: localize(provider.name, language), direction: message(language, `apple.direction.${missing}`) });
+}
+
+/** PACC's log-in name: the address, always (the document has no user-name member). */
+const ADDRESS = '%EMAILADDRESS%';
+/** Methods a PACC "password: true" client can log in with: it has a password and SASL, nothing else. */
+const PACC_METHODS: readonly Authentication[] = ['password-cleartext', 'password-encrypted'];
+
+/** Why a mail server cannot be in a PACC document, or undefined when it can. */
+function paccMisfit(server: Server): string | undefined {
+  if (server.socketType !== 'ssl') return server.socketType === 'starttls' ? 'STARTTLS' : 'no TLS';
+  if (server.port !== defaultPort(server.protocol, 'ssl')) return `port ${server.port}, not ${defaultPort(server.protocol, 'ssl')}`;
+  if (server.username !== ADDRESS) return 'the log-in name is not the address';
+  if (!server.authentication.some((m) => PACC_METHODS.includes(m))) return 'no password log-in';
+  return undefined;
+}
+
+/**
+ * The subset rule. draft-ietf-mailmaint-pacc-03 (wire format as automx 3.0
+ * implements it, croessner/automx src/automx/renderers/pacc.py; -04 not yet
+ * reviewed) names one host per protocol, always implicit TLS on its fixed
+ * port (IMAP 993, POP3 995, submission 465), and no user name: the client
+ * logs in with the address. So the document takes, per protocol, the most
+ * preferred server that is exactly that, with a password method; the
+ * others are left out (they stay in every other format). Without an IMAP
+ * or POP3 server, or without a submission server, there is no document
+ * (never half an account), and the reason names what did not fit. OAuth2
+ * is not announced: "oauth-public" means an issuer offering the public-client
+ * profile (draft-ietf-mailmaint-oauth-public), which the provider model
+ * cannot say. DAV services go in with the same log-in rule.
+ */
+function paccChoice(provider: Provider): PaccChoice {
+  const fits = (s: Server): boolean => paccMisfit(s) === undefined;
+  const imap = provider.incoming.find((s) => s.protocol === 'imap' && fits(s));
+  const pop3 = provider.incoming.find((s) => s.protocol === 'pop3' && fits(s));
+  const submit = provider.outgoing.find(fits);
+  const why = (servers: readonly Server[]) => servers.map((s) => `${s.protocol.toUpperCase()} ${s.host}:${s.port} (${paccMisfit(s)!})`).join(', ');
+  const lead = 'PACC (draft-ietf-mailmaint-pacc-03) describes only implicit TLS on 993 (IMAP), 995 (POP3) and 465 (submission) with the address as log-in name and a password';
+  if (imap === undefined && pop3 === undefined) return { ok: false, reason: `${lead}; no incoming server fits: ${why(provider.incoming)}` };
+  if (submit === undefined) return { ok: false, reason: `${lead}; no outgoing server fits: ${why(provider.outgoing)}` };
+  const dav = (server: DavServer | undefined) => (server !== undefined && server.username === ADDRESS && new URL(server.url).port === '' ? server : undefined);
+  const caldav = dav(provider.caldav);
+  const carddav = dav(provider.carddav);
+  return { ok: true, servers: { ...(imap ? { imap } : {}), ...(pop3 ? { pop3 } : {}), submit, ...(caldav ? { caldav } : {}), ...(carddav ? { carddav } : {}) } };
 }

@@ -1,10 +1,13 @@
 /**
  * Apple configuration profiles (.mobileconfig) with one
- * com.apple.mail.managed payload, for iOS, iPadOS and macOS.
+ * com.apple.mail.managed payload, for iOS, iPadOS and macOS, and a
+ * com.apple.caldav.account / com.apple.carddav.account payload for the
+ * provider's calendars and contacts.
  *
  * Keys and types: Apple's schema (apple/device-management,
  * mdm/profiles/TopLevel.yaml, CommonPayloadKeys.yaml,
- * com.apple.mail.managed.yaml). Choices from the research notes (apple.md):
+ * com.apple.mail.managed.yaml, com.apple.caldav.account.yaml,
+ * com.apple.carddav.account.yaml). Choices from the research notes (apple.md):
  * - built from a typed object with `plist`, so ports and PayloadVersion are
  *   <integer> and booleans <true/>/<false/> (peers shipped <real>443</real>);
  * - one incoming and one outgoing server: IMAP over POP3, implicit TLS over
@@ -22,7 +25,7 @@
 import { hash } from 'node:crypto';
 import { build } from 'plist';
 import type { Mailbox } from '../mailbox.js';
-import { localize, type Authentication, type Provider, type Server } from '../catalog/model.js';
+import { localize, type Authentication, type DavServer, type Provider, type Server } from '../catalog/model.js';
 import { appleMethod, type AppleServerChoice } from '../clients/capabilities.js';
 import { LANGUAGES, message } from '../messages.js';
 import { escapeXmlText, HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
@@ -65,6 +68,8 @@ interface MailboxValues {
   readonly identifier: string;
   readonly profileUuid: string;
   readonly mailUuid: string;
+  readonly caldavUuid: string;
+  readonly carddavUuid: string;
   readonly username: (template: string) => string;
   readonly fullName?: string;
 }
@@ -78,7 +83,7 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
   const consent: Record<string, string> = {};
   for (const lang of ['default', ...LANGUAGES]) {
     const l = lang === 'default' ? 'en' : lang;
-    consent[lang] = message(l, 'apple.profile.consent', { address: values.shownAddress, incoming: describe(l, incoming), outgoing: describe(l, outgoing) });
+    consent[lang] = message(l, 'apple.profile.consent', { address: values.shownAddress, incoming: describe(l, incoming), outgoing: describe(l, outgoing), dav: consentDav(provider, l) });
   }
   const outgoingAuthentication = appleAuthentication(outgoing)!;
   const mail: Record<string, unknown> = {
@@ -113,10 +118,47 @@ function buildProfile(provider: Provider, servers: AppleServerChoice, language: 
     PayloadDescription: message(language, 'apple.profile.description', { provider: providerName, address: values.shownAddress }),
     PayloadOrganization: providerName,
     ConsentText: consent,
-    PayloadContent: [mail],
+    PayloadContent: [mail, ...davPayloads(provider, language, values)],
   };
   // plist.build drops undefined values, which is how optional keys stay out.
   return build(profile as Parameters<typeof build>[0]);
+}
+
+/** What the install sheet says of the DAV accounts besides mail ('' when there are none). */
+function consentDav(provider: Provider, l: string): string {
+  const services = [provider.caldav, provider.carddav].flatMap((s) => (s ? [message(l, `apple.consent.${s.protocol}`, { url: s.url })] : []));
+  return services.length === 0 ? '' : message(l, 'apple.consent.dav', { services: services.join(message(l, 'setup.and')) });
+}
+
+const DAV_KEY: Record<DavServer['protocol'], string> = { caldav: 'CalDAV', carddav: 'CardDAV' };
+
+/**
+ * One account payload per DAV service. Host and port come from the URL
+ * (443 unless it names one). The CalDAV payload takes the URL as its
+ * principal URL; the CardDAV one cannot (CardDAVPrincipalURL is "n/a" on
+ * macOS in Apple's schema), so the device finds the path on the host by
+ * RFC 6764 discovery. No user name when it cannot be derived: the device asks.
+ */
+function davPayloads(provider: Provider, language: string, values: MailboxValues): Record<string, unknown>[] {
+  const providerName = localize(provider.name, language);
+  return [provider.caldav, provider.carddav].flatMap((server) => {
+    if (server === undefined) return [];
+    const key = DAV_KEY[server.protocol];
+    const url = new URL(server.url);
+    return [{
+      PayloadType: `com.apple.${server.protocol}.account`,
+      PayloadVersion: 1,
+      PayloadIdentifier: `${values.identifier}.${server.protocol}`,
+      PayloadUUID: server.protocol === 'caldav' ? values.caldavUuid : values.carddavUuid,
+      PayloadDisplayName: message(language, `apple.${server.protocol}.description`, { provider: providerName }),
+      [`${key}AccountDescription`]: message(language, `apple.${server.protocol}.description`, { provider: providerName }),
+      [`${key}HostName`]: url.hostname,
+      [`${key}Port`]: url.port === '' ? 443 : Number(url.port),
+      [`${key}UseSSL`]: true,
+      ...(server.protocol === 'caldav' ? { CalDAVPrincipalURL: server.url } : {}),
+      [`${key}Username`]: server.username === null ? undefined : values.username(server.username),
+    }];
+  });
 }
 
 const cache = new PreparedCache();
@@ -139,6 +181,8 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
       identifier: `${options.identifierPrefix}.${provider.id}.${holes.value('identifier')}`,
       profileUuid: holes.value('profileUuid'),
       mailUuid: holes.value('mailUuid'),
+      caldavUuid: holes.value('caldavUuid'),
+      carddavUuid: holes.value('carddavUuid'),
       username: (template) => holes.username(template),
       ...(options.fullName !== undefined ? { fullName: holes.value('fullName') } : {}),
     });
@@ -148,7 +192,15 @@ export function renderApple(provider: Provider, mailbox: Mailbox, servers: Apple
   return prepared.render({
     domain: mailbox.domain,
     mailbox,
-    values: { identifier: ids.idPart, profileUuid: ids.uuid('profile'), mailUuid: ids.uuid('mail'), fullName: options.fullName ?? '' },
+    values: {
+      identifier: ids.idPart,
+      profileUuid: ids.uuid('profile'),
+      mailUuid: ids.uuid('mail'),
+      // Computed only for the payloads there are (a UUID costs a SHA-1).
+      ...(provider.caldav ? { caldavUuid: ids.uuid('caldav') } : {}),
+      ...(provider.carddav ? { carddavUuid: ids.uuid('carddav') } : {}),
+      fullName: options.fullName ?? '',
+    },
   });
 }
 

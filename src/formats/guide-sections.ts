@@ -5,7 +5,7 @@
  * client cannot use the provider at all. Built once per provider and
  * language, with holes for the mailbox (guide.ts).
  */
-import { localize, type Provider, type Server } from '../catalog/model.js';
+import { localize, type DavServer, type Provider, type Server } from '../catalog/model.js';
 import { appleUnavailableReason, capabilities, outlookMethod, type ClientCapabilities, type Direction } from '../clients/capabilities.js';
 import { message } from '../messages.js';
 import { clientWording, type Client } from './guide-wording.js';
@@ -27,7 +27,19 @@ export interface ClientSection {
   steps: string[];
   servers: { heading: string; fields: Field[] }[];
   notes: string[];
+  /** Calendars and contacts in this client, when the provider has them (caldav/carddav keys). */
+  dav?: DavBlock;
 }
+
+/** What a client does with the provider's CalDAV and CardDAV services: a text, and the fields in its words. */
+export interface DavBlock {
+  heading: string;
+  text: string[];
+  services: { heading: string; fields: Field[] }[];
+}
+
+/** The clients whose calendar and contacts set-up the page describes. */
+type DavClient = 'tb' | 'apple' | 'android' | 'outlook';
 
 export interface Row {
   direction: string;
@@ -102,15 +114,50 @@ export class SetupSections {
 
   all(): ClientSection[] {
     return [
-      this.thunderbird(),
-      this.outlook(),
+      this.withDav(this.thunderbird(), 'tb'),
+      this.withDav(this.outlook(), 'outlook'),
       this.outlookFamily('outlook-new', 'outlookNew', 'outlook-new'),
       this.outlookFamily('outlook-mac', 'outlookMac', 'outlook-other'),
       this.outlookFamily('outlook-mobile', 'outlookMobile', 'outlook-other'),
-      this.apple(),
-      this.android(),
+      this.withDav(this.apple(), 'apple'),
+      this.withDav(this.android(), 'android'),
       this.generic(),
     ];
+  }
+
+  private get davServers(): DavServer[] {
+    return [this.provider.caldav, this.provider.carddav].filter((s): s is DavServer => s !== undefined);
+  }
+
+  /**
+   * Calendars and contacts, in `client`'s words (messages dav.<client>.*):
+   * Thunderbird's "On the Network" calendar and CardDAV address book,
+   * Apple's CalDAV/CardDAV accounts (the profile carries them, apple.ts),
+   * DAVx⁵ on Android (Android syncs no other provider's calendars by
+   * itself), and Outlook, which has no CalDAV or CardDAV at all.
+   */
+  private withDav(section: ClientSection, client: DavClient): ClientSection {
+    const servers = this.davServers;
+    if (servers.length === 0) return section;
+    const services = servers.map((s) => this.t(`dav.service.${s.protocol}`)).join(this.t('setup.and'));
+    // Only a profile that exists carries them (apple.ts).
+    const profile = client === 'apple' && this.can.apple.ok ? [this.t('dav.apple.profile', { services })] : [];
+    section.dav = {
+      heading: this.t('dav.heading'),
+      text: [...profile, this.t(`dav.${client}.text`, { services })],
+      services: client === 'outlook' ? [] : servers.map((s) => this.davFields(client, s)),
+    };
+    return section;
+  }
+
+  private davFields(client: DavClient, s: DavServer): DavBlock['services'][number] {
+    return {
+      heading: this.t(`dav.${client}.${s.protocol}`),
+      fields: [
+        { label: this.t(`dav.${client}.url`), value: s.url },
+        { label: this.t(`dav.${client}.username`), value: s.username === null ? this.loginHint : this.holes.username(s.username) },
+      ],
+    };
   }
 
   private serverFields(client: Client, s: Server): Field[] {

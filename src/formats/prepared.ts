@@ -44,7 +44,7 @@ export type Hole =
   | { readonly kind: ValueHole };
 
 /** Holes whose values the answer supplies (Filling.values); `markup` is the one never escaped. */
-export type ValueHole = 'identifier' | 'profileUuid' | 'mailUuid' | 'fullName' | 'profileUrl' | 'error' | 'input' | 'markup';
+export type ValueHole = 'identifier' | 'profileUuid' | 'mailUuid' | 'caldavUuid' | 'carddavUuid' | 'fullName' | 'profileUrl' | 'error' | 'input' | 'markup';
 
 /** What a request fills into a document's holes. */
 export interface Filling {

@@ -16,7 +16,7 @@
  * - never a <password>.
  */
 import type { Mailbox } from '../mailbox.js';
-import { localize, type Authentication, type Provider, type Server, type SocketType } from '../catalog/model.js';
+import { localize, type Authentication, type DavServer, type Provider, type Server, type SocketType } from '../catalog/model.js';
 import { loginNameInWords } from '../clients/capabilities.js';
 import { message } from '../messages.js';
 import { HoleMarkers, PreparedCache, PreparedDocument, XML_DECLARATION, xmlBuilder } from './prepared.js';
@@ -92,12 +92,32 @@ function buildDocument(provider: Provider, language: string): PreparedDocument {
       descr: Object.entries(doc.description).map(([lang, text]) => ({ '@lang': lang, '#text': text })),
     }));
   }
-  const clientConfig: Record<string, unknown> = { '@version': '1.1', emailProvider };
+  const clientConfig: Record<string, unknown> = { '@version': '1.1', emailProvider, ...davElements(provider, (template) => holes.username(template), message(language, 'tb.username.placeholder')) };
   if (provider.webmail) clientConfig.webMail = { loginPage: { '@url': provider.webmail } };
   if (provider.oauth2) clientConfig.oAuth2 = { ...provider.oauth2 };
 
   const built = xmlBuilder().build({ ...XML_DECLARATION, clientConfig }) as string;
   return new PreparedDocument(built, holes);
+}
+
+/**
+ * Calendars and contacts as draft-ietf-mailmaint-autoconfig-06 §3.1/§3.4
+ * has them: <addressbook type="carddav"> and <calendar type="caldav"> at
+ * the root, one level above <emailProvider>, each a <url>, HTTP Basic
+ * (§3.6.2: `system="http"`, "Basic") and a <username>
+ * (https://datatracker.ietf.org/doc/draft-ietf-mailmaint-autoconfig/).
+ * Thunderbird's reader (readFromXML.sys.mjs) reads only <emailProvider>,
+ * and clients MUST ignore what they do not support (§3.4.1); the real
+ * Thunderbird suite checks that it configures mail exactly as before.
+ */
+function davElements(provider: Provider, username: (template: string) => string, ask: string): Record<string, unknown> {
+  const element = (server: DavServer) => ({
+    '@type': server.protocol,
+    url: server.url,
+    authentication: { '@system': 'http', '#text': 'Basic' },
+    username: server.username === null ? ask : username(server.username),
+  });
+  return { ...(provider.carddav ? { addressbook: element(provider.carddav) } : {}), ...(provider.caldav ? { calendar: element(provider.caldav) } : {}) };
 }
 
 function pop3Options(provider: Provider): Record<string, unknown> {

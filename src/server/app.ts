@@ -18,7 +18,7 @@ import { applyConnectionPolicy, serverOptions, type ConnectionLimits } from './c
 import { frameworkErrorAnswer } from './framework-errors.js';
 import { internalError, notFound, Pipeline } from './pipeline.js';
 import { RateLimiter } from './rate-limit.js';
-import { routeTable, type Endpoint } from './table.js';
+import { responderFor, routeTable, type Endpoint } from './table.js';
 
 function noSchemas(): never {
   throw new Error('routes here declare no JSON schemas (schemaController in app.ts)');
@@ -99,6 +99,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('delivered', false);
+  // WebDAV's discovery method (RFC 4918 §9.1); Fastify knows only HTTP's own.
+  app.addHttpMethod('PROPFIND', { hasBody: true });
 
   pipeline = new Pipeline({
     log: app.log,
@@ -158,13 +160,14 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
 /** One row of the table as Fastify routes (in a scope of its own for a POST row's body parser). */
 function endpointRoutes(endpoint: Endpoint, pipeline: Pipeline) {
   return async function plugin(scope: FastifyInstance): Promise<void> {
-    if (endpoint.post) {
+    if (endpoint.post || endpoint.alsoGet) {
       // Clients send text/xml, application/xml, or odd and missing types:
-      // read every body of this row as a string, capped.
+      // read every body of this row as a string, capped (a PROPFIND's is
+      // read and not used, as the front leaves it unread).
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: endpoint.body?.limit ?? 64 * 1024 }, (_request, body, done) => done(null, body));
     }
-    const methods = [...(endpoint.get ? ['GET'] : []), ...(endpoint.post ? ['POST'] : [])];
+    const methods = [...(endpoint.get ? ['GET', ...(endpoint.alsoGet ?? [])] : []), ...(endpoint.post ? ['POST'] : [])];
     for (const path of endpoint.paths) {
       scope.route({
         method: methods,
@@ -175,9 +178,9 @@ function endpointRoutes(endpoint: Endpoint, pipeline: Pipeline) {
           reply.hijack();
           const raw = request.raw;
           const admission = pipeline.admission(raw);
-          const respond = request.method === 'POST' ? endpoint.post! : endpoint.get!;
+          const respond = responderFor(endpoint, request.method)!;
           const tail = endpoint.plainTail ? (request.params as { tail: string }).tail : undefined;
-          const body = typeof request.body === 'string' ? request.body : undefined;
+          const body = request.method === 'POST' && typeof request.body === 'string' ? request.body : undefined;
           pipeline.respond(raw, reply.raw, respond, { method: request.method, query: queryOf(request.url), host: admission.host, secure: admission.secure, headers: raw.headers, tail, body }, admission);
         },
       });

@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { queryOf } from '../answers/exchange.js';
 import type { Pipeline } from './pipeline.js';
-import { matcher, type Endpoint } from './table.js';
+import { matcher, responderFor, type Endpoint } from './table.js';
 
 const ignore = (): void => undefined;
 
@@ -44,7 +44,7 @@ export function createFront(table: readonly Endpoint[], pipeline: Pipeline): Fro
       return true;
     }
     const method = request.method ?? '';
-    const respond = method === 'GET' || method === 'HEAD' ? endpoint.get : method === 'POST' ? endpoint.post : undefined;
+    const respond = responderFor(endpoint, method);
     if (respond === undefined) return pipeline.handOver(request, admission);
     // One literal with every field, the body filled in once it has arrived.
     // Not `{ ...exchange, body }`: on Node 20's V8 a spread followed by a

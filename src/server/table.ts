@@ -10,11 +10,14 @@
 import { appleAnswer } from '../answers/apple.js';
 import type { ServerContext } from '../answers/context.js';
 import type { Answer, Respond } from '../answers/exchange.js';
+import { davRedirect } from '../answers/dav.js';
+import { paccAnswer } from '../answers/pacc.js';
 import { caddyAsk, healthz, metricsAnswer, readyz } from '../answers/ops.js';
 import { outlookError, outlookGet, outlookJson, outlookPost } from '../answers/outlook.js';
 import { indexPage, setupPage } from '../answers/setup.js';
 import { thunderbirdByDomain, thunderbirdByRequest } from '../answers/thunderbird.js';
 import { MAX_REQUEST_BYTES } from '../formats/outlook.js';
+import { PACC_PATH } from '../formats/pacc.js';
 
 export interface Endpoint {
   /** Paths in lower case (clients vary the case: /Autodiscover/Autodiscover.xml). */
@@ -26,11 +29,28 @@ export interface Endpoint {
    */
   readonly plainTail?: RegExp;
   readonly get?: Respond;
+  /**
+   * Methods besides GET and HEAD that `get` answers, their body unread:
+   * WebDAV clients start discovery with PROPFIND or OPTIONS (RFC 6764 §5
+   * redirects them all alike).
+   */
+  readonly alsoGet?: readonly WebDavMethod[];
   readonly post?: Respond;
   /** Served over the plain-HTTP companion too (the clients' HTTP fallbacks, probes); else redirected to HTTPS. */
   readonly overPlainHttp: boolean;
   /** POST only: the largest body read, and the answer to a body that is too large or unreadable. */
   readonly body?: { readonly limit: number; refuse(status: number, reason: string): Answer };
+}
+
+/** The methods a DAV client discovers with, besides GET and HEAD. */
+export type WebDavMethod = 'PROPFIND' | 'OPTIONS';
+const DAV_METHODS: readonly WebDavMethod[] = ['PROPFIND', 'OPTIONS'];
+
+/** The answer of a request method: GET and HEAD (and a row's alsoGet) by `get`, POST by `post`. */
+export function responderFor(endpoint: Endpoint, method: string): Respond | undefined {
+  if (method === 'GET' || method === 'HEAD') return endpoint.get;
+  if (method === 'POST') return endpoint.post;
+  return endpoint.alsoGet?.includes(method as WebDavMethod) ? endpoint.get : undefined;
 }
 
 export interface TableOptions {
@@ -59,6 +79,10 @@ export function routeTable(context: ServerContext, options: TableOptions = {}): 
     { paths: ['/autodiscover/autodiscover.json'], get: (x) => outlookJson(context, x), overPlainHttp: true },
     { paths: ['/autodiscover/autodiscover.json/v1.0/'], plainTail: /^[^/]{1,300}$/, get: (x) => outlookJson(context, x), overPlainHttp: true },
     { paths: ['/mobileconfig', '/email.mobileconfig'], get: apple, overPlainHttp: false },
+    // PACC clients use https only (draft-ietf-mailmaint-pacc-03; formats/pacc.ts).
+    { paths: [PACC_PATH], get: (x) => paccAnswer(context, x), overPlainHttp: false },
+    { paths: ['/.well-known/caldav'], get: (x) => davRedirect(context, x, 'caldav'), alsoGet: DAV_METHODS, overPlainHttp: false },
+    { paths: ['/.well-known/carddav'], get: (x) => davRedirect(context, x, 'carddav'), alsoGet: DAV_METHODS, overPlainHttp: false },
     { paths: ['/'], get: indexPage, overPlainHttp: false },
     { paths: ['/setup'], get: (x) => setupPage(context, x), overPlainHttp: false },
     { paths: ['/healthz'], get: healthz, overPlainHttp: true },

@@ -74,6 +74,10 @@ async function main(t: Test): Promise<void> {
   t.equal(verified.code, 0, `a certificate for autodiscover.example.net that verifies against the CA: ${verified.stderr}`);
   t.same(JSON.parse(verified.stdout || '{}'), { Protocol: 'AutodiscoverV1', Url: 'https://autodiscover.example.net/autodiscover/autodiscover.xml' }, 'X-Forwarded-Proto/Host from the trusted proxy');
 
+  const pacc = await curl(['--cacert', root, ...resolve('ua-auto-config.example.com', httpsPort), `https://ua-auto-config.example.com:${httpsPort}/.well-known/user-agent-configuration.json`, '--write-out', '\n%{http_code} %{content_type}']);
+  t.equal(pacc.code, 0, `a certificate for ua-auto-config.example.com (PACC): ${pacc.stderr}`);
+  t.match(pacc.stdout, /^\{"protocols":\{"imap":\{"host":"imap\.example\.com"\}.*\n200 application\/json$/s, 'the PACC document arrives through Caddy');
+
   const certificate = await curl(['--cacert', root, ...resolve(served, httpsPort), `https://${served}:${httpsPort}/healthz`, '--write-out', '%{certs}', '--output', '/dev/null']);
   t.match(certificate.stdout, /DNS:autoconfig\.example\.com/, 'the certificate names the customer host');
 

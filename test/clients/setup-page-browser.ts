@@ -37,12 +37,19 @@ async function main(t: Test): Promise<void> {
     t.same(firstRow.map((c) => c.trim().replace(/\s+/g, ' ')), ['Incoming (preferred)', 'IMAP', 'imap.example.com', '993', 'SSL/TLS (implicit TLS)', 'normal password', 'alice@example.com']);
     const rows = await page.locator('#settings tbody tr').count();
     t.equal(rows, 4, 'IMAP, POP3 and two SMTP servers');
+    t.equal(await page.locator('#client-tb h4.dav').innerText(), 'Calendars and contacts');
+    t.match(await page.locator('#client-tb').innerText(), /New Calendar › On the Network\s+Location\s+https:\/\/dav\.example\.com\/calendars\/\s+Username\s+alice@example\.com/);
+    t.ok(await page.locator('#client-apple h4.dav').isVisible(), 'the Apple section has it too');
     await page.screenshot({ path: join(OUTPUT, 'setup-desktop-en.png'), fullPage: true });
 
     await Promise.all([page.waitForURL(/lang=de/), page.getByRole('link', { name: 'Deutsch' }).click()]);
     t.equal(await page.locator('html').getAttribute('lang'), 'de');
     t.equal(await page.locator('h1').textContent(), 'Einstellungen für alice@example.com');
     t.match(await page.locator('#client-tb').textContent(), 'Passwort, normal');
+    // Calendars and contacts, in German, as a person sees them.
+    t.equal(await page.locator('#client-android h4.dav').innerText(), 'Kalender und Kontakte');
+    t.match(await page.locator('#client-android').innerText(), /Mit URL und Benutzername anmelden[\s\S]*Basis-URL\s+https:\/\/dav\.example\.com\/calendars\//);
+    t.match(await page.locator('#client-outlook').innerText(), 'weder CalDAV noch CardDAV');
 
     const href = await page.locator('#profile-link').getAttribute('href');
     t.ok(href, 'a profile link');
