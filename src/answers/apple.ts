@@ -9,7 +9,7 @@ import type { ProfileSigner } from '../formats/signing.js';
 import { SignedProfileCache } from './signed-profiles.js';
 import type { ServerContext } from './context.js';
 import { queryParameter, Refusal, refusalAnswer, type Answer, type Respond } from './exchange.js';
-import { lookupMailbox, mailboxFrom } from './lookup.js';
+import { lookupMailbox, mailboxFrom, settle } from './lookup.js';
 
 /**
  * The profile answer with its own cache of signed profiles (one per
@@ -34,33 +34,34 @@ export function appleAnswer(context: ServerContext): Respond {
       if (!parsed.ok) return refuse(new Refusal(400, `invalid name: ${parsed.reason}`));
       fullName = parsed.value;
     }
-    const lookup = lookupMailbox(context.catalog(), mailbox);
-    if (lookup instanceof Refusal) return refuse(lookup);
-    const choice = capabilities(lookup.provider).apple;
-    if (!choice.ok) return refuse(new Refusal(409, appleUnavailableReason(lookup.provider, choice.missing, 'en')), lookup.domain);
+    return settle(lookupMailbox(context, mailbox, exchange.host), (lookup): Answer | Promise<Answer> => {
+      if (lookup instanceof Refusal) return refuse(lookup);
+      const choice = capabilities(lookup.provider).apple;
+      if (!choice.ok) return refuse(new Refusal(409, appleUnavailableReason(lookup.provider, choice.missing, 'en')), lookup.domain);
 
-    const profile = (body: Buffer): Answer => ({
-      status: 200,
-      headers: {
-        'content-type': APPLE_CONTENT_TYPE,
-        'content-disposition': `attachment; filename="${profileFileName(lookup.provider)}"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      },
-      body,
-      served: { format: 'apple', domain: lookup.domain },
+      const profile = (body: Buffer): Answer => ({
+        status: 200,
+        headers: {
+          'content-type': APPLE_CONTENT_TYPE,
+          'content-disposition': `attachment; filename="${profileFileName(lookup.provider)}"`,
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+        },
+        body,
+        served: { format: 'apple', domain: lookup.domain },
+      });
+      const options = { identifierPrefix: context.identifierPrefix, ...(fullName !== undefined ? { fullName } : {}) };
+      const unsigned = () => renderApple(lookup.provider, mailbox, choice.servers, options);
+      if (!context.signer) return profile(unsigned());
+      // What the unsigned profile is made of besides the provider (see SignedProfileCache).
+      const variant = `${options.identifierPrefix}\0${mailbox.address}\0${fullName ?? ''}`;
+      const finish = (signer: ProfileSigner | undefined): Answer | Promise<Answer> => {
+        if (!signer) return profile(unsigned());
+        const hit = signed.get(signer, lookup.provider, variant);
+        return hit ? profile(hit) : signed.sign(signer, lookup.provider, variant, unsigned()).then(profile);
+      };
+      const signer = context.signer.now();
+      return signer instanceof Promise ? signer.then(finish) : finish(signer);
     });
-    const options = { identifierPrefix: context.identifierPrefix, ...(fullName !== undefined ? { fullName } : {}) };
-    const unsigned = () => renderApple(lookup.provider, mailbox, choice.servers, options);
-    if (!context.signer) return profile(unsigned());
-    // What the unsigned profile is made of besides the provider (see SignedProfileCache).
-    const variant = `${options.identifierPrefix}\0${mailbox.address}\0${fullName ?? ''}`;
-    const finish = (signer: ProfileSigner | undefined): Answer | Promise<Answer> => {
-      if (!signer) return profile(unsigned());
-      const hit = signed.get(signer, lookup.provider, variant);
-      return hit ? profile(hit) : signed.sign(signer, lookup.provider, variant, unsigned()).then(profile);
-    };
-    const signer = context.signer.now();
-    return signer instanceof Promise ? signer.then(finish) : finish(signer);
   };
 }

@@ -6,6 +6,8 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { SignerSource } from '../keys/signer-source.js';
+import type { DomainSources } from '../sources/domain-sources.js';
+import type { MxResolver } from '../sources/mx.js';
 
 export interface ServerContext {
   /** The catalog in service now; a reload replaces it in one step. */
@@ -21,6 +23,10 @@ export interface ServerContext {
   readonly tls?: CertificateState;
   /** Request statistics, and the Prometheus text of this process's metrics (/metrics). */
   readonly metrics?: RequestMetrics;
+  /** Customer domains from the hosters' databases (PostgreSQL), beside the catalog's listed ones. */
+  readonly domainSources?: DomainSources;
+  /** MX lookups for domains the catalog does not list, when a provider claims domains by MX pattern. */
+  readonly mx?: MxResolver;
   /** Set when a stop has begun: /readyz answers 503 so load balancers drain this instance. */
   readonly lifecycle?: { stopping: boolean };
 }
@@ -37,3 +43,4 @@ export interface RequestMetrics {
   readonly registry: { metrics(): Promise<string> };
   observe(format: string, status: number, seconds: number): void;
 }
+

@@ -14,15 +14,16 @@
 import type { DavProtocol } from '../catalog/model.js';
 import type { ServerContext } from './context.js';
 import { Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
-import { domainFromHost, lookupDomain } from './lookup.js';
+import { domainFromHost, lookupDomain, settle } from './lookup.js';
 
 const SERVICE: Record<DavProtocol, string> = { caldav: 'CalDAV (calendar)', carddav: 'CardDAV (contacts)' };
 
-export function davRedirect(context: ServerContext, exchange: Exchange, protocol: DavProtocol): Answer {
+export function davRedirect(context: ServerContext, exchange: Exchange, protocol: DavProtocol): Answer | Promise<Answer> {
   const domain = domainFromHost(exchange.host);
-  const lookup = domain instanceof Refusal ? domain : lookupDomain(context.catalog(), domain);
-  if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'dav' });
-  const server = lookup.provider[protocol];
-  if (server === undefined) return refusalAnswer(new Refusal(404, `no ${SERVICE[protocol]} service is configured for ${lookup.domain}`), { format: 'dav', domain: lookup.domain });
-  return { status: 307, headers: { location: server.url, 'cache-control': 'no-cache' }, body: '', served: { format: 'dav', domain: lookup.domain } };
+  return settle(domain instanceof Refusal ? domain : lookupDomain(context, domain, undefined), (lookup) => {
+    if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'dav' });
+    const server = lookup.provider[protocol];
+    if (server === undefined) return refusalAnswer(new Refusal(404, `no ${SERVICE[protocol]} service is configured for ${lookup.domain}`), { format: 'dav', domain: lookup.domain });
+    return { status: 307, headers: { location: server.url, 'cache-control': 'no-cache' }, body: '', served: { format: 'dav', domain: lookup.domain } };
+  });
 }

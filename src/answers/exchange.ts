@@ -65,6 +65,8 @@ export class Refusal {
   constructor(
     readonly status: number,
     readonly reason: string,
+    /** Seconds after which asking again may succeed (503: a DNS lookup could not be made now). */
+    readonly retryAfter?: number,
   ) {}
 }
 
@@ -86,11 +88,13 @@ export function queryParameter(query: Query, names: readonly string[]): string |
 export const PLAIN_TEXT = 'text/plain; charset=utf-8';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
+const REFUSAL_HEADERS = { 'content-type': PLAIN_TEXT, 'cache-control': 'no-store' };
+
 /** A refusal as one line of plain text. */
 export function refusalAnswer(refusal: Refusal, served: Served): Answer {
   return {
     status: refusal.status,
-    headers: { 'content-type': PLAIN_TEXT, 'cache-control': 'no-store' },
+    headers: refusal.retryAfter === undefined ? REFUSAL_HEADERS : { ...REFUSAL_HEADERS, 'retry-after': String(refusal.retryAfter) },
     body: `${refusal.reason}\n`,
     // Not `{ ...served, reason }`: see front.ts on spreads and hidden classes.
     served: { format: served.format, domain: served.domain, reason: refusal.reason },

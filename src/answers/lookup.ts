@@ -3,10 +3,11 @@
  * person when it is unusable: the mailbox from a query parameter, or the
  * mail domain from the host the client asked for, and the provider serving it.
  */
-import type { Catalog } from '../catalog/catalog.js';
 import type { Provider } from '../catalog/model.js';
 import { normalizeDomain, parseAddress, type Mailbox } from '../mailbox.js';
 import { message } from '../messages.js';
+import { matchMx } from '../sources/mx.js';
+import type { ServerContext } from './context.js';
 import { queryParameter, Refusal, type Exchange } from './exchange.js';
 
 export interface Lookup {
@@ -20,11 +21,46 @@ export function mailboxFrom(raw: string): Mailbox | Refusal {
   return parsed.ok ? parsed.value : new Refusal(400, message('en', 'address.invalid', { reason: parsed.reason }));
 }
 
+/** A lookup's result, at once when the catalog knows the domain, later when DNS must be asked. */
+export type Found = Lookup | Refusal | Promise<Lookup | Refusal>;
+
+/** `then` for a value that may or may not be a promise: the common case stays synchronous. */
+export function settle<T, R>(value: T | Promise<T>, next: (value: T) => R): R | Promise<Awaited<R>> {
+  return value instanceof Promise ? value.then(next) as Promise<Awaited<R>> : next(value);
+}
+
+/**
+ * The provider serving `domain`, in the order a hoster needs (issue: hosters
+ * at scale): a listed domain (the YAML, its domain file) in one probe, then
+ * the domains from a database, then the host the client asked on when it
+ * is a provider's service host (autoconfig.hoster.example answers for any
+ * address, as the autoconfig draft says such a server SHOULD, so it tells
+ * nobody which domains exist), then the domain's MX host against the
+ * providers' MX patterns (a cached DNS lookup; 503 when DNS cannot tell).
+ */
+export function findProvider(context: ServerContext, domain: string, host: string | undefined, mailbox?: Mailbox): Found {
+  const catalog = context.catalog();
+  const listed = catalog.byDomain(domain) ?? context.domainSources?.byDomain(domain, catalog);
+  if (listed !== undefined) return found(listed, domain, mailbox);
+  const service = host === undefined ? undefined : catalog.byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
+  if (service !== undefined) return found(service, domain, mailbox);
+  const notServed = new Refusal(404, `no mail provider is configured here for ${domain}`);
+  if (context.mx === undefined || catalog.mxIndex.size === 0) return notServed;
+  return context.mx.resolve(domain).then((answer) => {
+    const match = matchMx(answer, catalog.mxIndex);
+    if (match.kind === 'matched') return found(match.owner, domain, mailbox);
+    if (match.kind === 'noMatch' || match.kind === 'nxdomain') return notServed;
+    return new Refusal(503, `the mail servers of ${domain} cannot be looked up now (${match.reason}); try again later`, match.kind === 'busy' ? match.retryAfterSeconds : 30);
+  });
+}
+
+function found(provider: Provider, domain: string, mailbox: Mailbox | undefined): Lookup {
+  return mailbox === undefined ? { provider, domain } : { provider, domain, mailbox };
+}
+
 /** Find the provider for a mailbox. */
-export function lookupMailbox(catalog: Catalog, mailbox: Mailbox): Lookup | Refusal {
-  const provider = catalog.byDomain(mailbox.domain);
-  if (!provider) return new Refusal(404, `no mail provider is configured here for ${mailbox.domain}`);
-  return { provider, domain: mailbox.domain, mailbox };
+export function lookupMailbox(context: ServerContext, mailbox: Mailbox, host: string | undefined): Found {
+  return findProvider(context, mailbox.domain, host, mailbox);
 }
 
 /** Host names that stand for the mail domain after their first label (ua-auto-config: PACC). */
@@ -50,23 +86,22 @@ export function domainFromHost(hostHeader: string | undefined): string | Refusal
   return domain;
 }
 
-export function lookupDomain(catalog: Catalog, domain: string): Lookup | Refusal {
-  const provider = catalog.byDomain(domain);
-  if (!provider) return new Refusal(404, `no mail provider is configured here for ${domain}`);
-  return { provider, domain };
+export function lookupDomain(context: ServerContext, domain: string, host: string | undefined): Found {
+  return findProvider(context, domain, host);
 }
 
 /**
  * The provider for a request that may carry an address in one of
  * `parameterNames`; without one, the domain comes from the Host header.
  */
-export function lookupRequest(catalog: Catalog, exchange: Exchange, parameterNames: readonly string[]): Lookup | Refusal {
+export function lookupRequest(context: ServerContext, exchange: Exchange, parameterNames: readonly string[]): Found {
   const raw = queryParameter(exchange.query, parameterNames);
   if (raw instanceof Refusal) return raw;
   if (raw !== undefined) {
     const mailbox = mailboxFrom(raw);
-    return mailbox instanceof Refusal ? mailbox : lookupMailbox(catalog, mailbox);
+    return mailbox instanceof Refusal ? mailbox : lookupMailbox(context, mailbox, exchange.host);
   }
   const domain = domainFromHost(exchange.host);
-  return domain instanceof Refusal ? domain : lookupDomain(catalog, domain);
+  // By Host alone the host names the domain: it is not a service host for another.
+  return domain instanceof Refusal ? domain : lookupDomain(context, domain, undefined);
 }

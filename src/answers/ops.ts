@@ -10,8 +10,9 @@ import { basename } from 'node:path';
 import { formatProblem } from '../catalog/problems.js';
 import { normalizeDomain } from '../mailbox.js';
 import { bearerMatches } from './bearer.js';
+import { findProvider, settle } from './lookup.js';
 import type { ServerContext } from './context.js';
-import { jsonAnswer, lineAnswer, queryParameter, type Answer, type Exchange, type Respond, type Served } from './exchange.js';
+import { jsonAnswer, lineAnswer, queryParameter, Refusal, type Answer, type Exchange, type Respond, type Served } from './exchange.js';
 
 const OPS: Served = { format: 'ops' };
 const NO_STORE_TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
@@ -29,15 +30,20 @@ export function healthz(): Answer {
  * https only) of domains served here, so nobody can make Caddy fetch
  * certificates for arbitrary names (https://caddyserver.com/docs/automatic-https#on-demand-tls).
  */
-export function caddyAsk(context: ServerContext, exchange: Exchange): Answer {
+export function caddyAsk(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
   const raw = queryParameter(exchange.query, ['domain']);
   if (typeof raw !== 'string' || raw === '') return lineAnswer(400, 'add ?domain=<host name>', OPS);
   const name = normalizeDomain(raw);
+  const ok = lineAnswer(200, 'ok', OPS, NO_STORE_TEXT);
+  const refused = lineAnswer(404, 'no certificate for this name: not an autoconfig, autodiscover or ua-auto-config host of a domain served here', OPS, NO_STORE_TEXT);
+  // A hoster's own service host names get theirs too.
+  if (name !== null && context.catalog().byServiceHost(name) !== undefined) return ok;
   const match = name ? /^(?:autoconfig|autodiscover|ua-auto-config)\.(.+)$/.exec(name) : null;
-  const served = match ? context.catalog().byDomain(match[1]!) !== undefined : false;
-  return served
-    ? lineAnswer(200, 'ok', OPS, NO_STORE_TEXT)
-    : lineAnswer(404, 'no certificate for this name: not an autoconfig, autodiscover or ua-auto-config host of a domain served here', OPS, NO_STORE_TEXT);
+  if (!match) return refused;
+  // The same rule as the answers: listed, from a database, or found by MX.
+  return settle(findProvider(context, match[1]!, undefined), (lookup) =>
+    lookup instanceof Refusal ? (lookup.status === 503 ? lineAnswer(503, lookup.reason, OPS, NO_STORE_TEXT) : refused) : ok,
+  );
 }
 
 export async function readyz(context: ServerContext, exchange: Exchange, metricsToken: string | undefined): Promise<Answer> {
@@ -58,6 +64,9 @@ export async function readyz(context: ServerContext, exchange: Exchange, metrics
   const reloadError = reload?.error === undefined ? null : full ? reload.error : 'the last reload failed; the catalog in service stays';
   if (reloadError) warnings.push(reloadError);
   if (reload?.staleFiles.length) warnings.push(`${reload.staleFiles.length} provider file(s) are broken; their last good version is served`);
+  for (const source of context.domainSources?.readiness() ?? []) {
+    if (!source.ok) warnings.push(`the domain database of provider ${source.provider} cannot be read; its last good list of ${source.domains} domain(s) is served`);
+  }
   if (context.lifecycle?.stopping) return jsonAnswer(503, { status: 'stopping' }, OPS);
   const ready = catalog.providers.length > 0;
   return jsonAnswer(
@@ -80,6 +89,8 @@ export async function readyz(context: ServerContext, exchange: Exchange, metrics
         ? { configured: true, subject: signer?.subject ?? null, notAfter: signer?.notAfter.toISOString() ?? null, error: context.signer.lastError ?? null }
         : { configured: false },
       tls: context.tls ? { notAfter: context.tls.notAfter.toISOString(), error: context.tls.lastError ?? null } : null,
+      // A database that is down keeps its last good list in service: degraded, still ready.
+      domainSources: context.domainSources?.readiness().map((s) => ({ ...s, lastError: full ? s.lastError : s.lastError && 'the last query failed' })) ?? [],
       warnings,
     },
     OPS,

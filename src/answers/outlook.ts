@@ -20,7 +20,7 @@ import { capabilities, loginNameInWords } from '../clients/capabilities.js';
 import type { ServerContext } from './context.js';
 import { JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
 import { preferredLanguage } from './language.js';
-import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, type Lookup } from './lookup.js';
+import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, settle, type Lookup } from './lookup.js';
 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
   invalidRequest: 400,
@@ -52,7 +52,11 @@ const SETTINGS_HEADERS = { 'content-type': OUTLOOK_CONTENT_TYPE, 'cache-control'
 const WORDED_HEADERS = { ...SETTINGS_HEADERS, vary: 'User-Agent, Accept-Language' };
 
 function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
-  if (lookup instanceof Refusal) return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
+  if (lookup instanceof Refusal) {
+    // DNS could not tell (an MX-matched domain): 503, so the client tries again later.
+    if (lookup.status === 503) return outlookError('notFound', lookup.reason, 503);
+    return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
+  }
   const reader = readerOf(exchange);
   const usable = reader === 'thunderbird' ? capabilities(lookup.provider).thunderbirdAutodiscover : capabilities(lookup.provider).outlook;
   // A client that can use no server of one direction gets the error document,
@@ -69,20 +73,20 @@ function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
 }
 
 /** POST /autodiscover/autodiscover.xml: the POX request in the body. */
-export function outlookPost(context: ServerContext, exchange: Exchange): Answer {
+export function outlookPost(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
   const parsed = parseOutlookRequest(exchange.body ?? '');
   if (!parsed.ok) return outlookError(parsed.error, parsed.reason);
   const mailbox = mailboxFrom(parsed.address);
   if (mailbox instanceof Refusal) return outlookError('notFound', mailbox.reason);
-  return settings(exchange, lookupMailbox(context.catalog(), mailbox));
+  return settle(lookupMailbox(context, mailbox, exchange.host), (lookup) => settings(exchange, lookup));
 }
 
 /**
  * GET /autodiscover/autodiscover.xml: with ?emailaddress= (or Email=) the
  * settings for that mailbox; without, those of the Host's domain with no LoginName.
  */
-export function outlookGet(context: ServerContext, exchange: Exchange): Answer {
-  return settings(exchange, lookupRequest(context.catalog(), exchange, ['emailaddress', 'email']));
+export function outlookGet(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
+  return settle(lookupRequest(context, exchange, ['emailaddress', 'email']), (lookup) => settings(exchange, lookup));
 }
 
 /**
@@ -91,7 +95,7 @@ export function outlookGet(context: ServerContext, exchange: Exchange): Answer {
  * exchange's tail): tells "new" clients where the POX endpoint is. Without
  * one in the path, the address comes from ?Email=.
  */
-export function outlookJson(context: ServerContext, exchange: Exchange, address: string | undefined = exchange.tail): Answer {
+export function outlookJson(context: ServerContext, exchange: Exchange, address: string | undefined = exchange.tail): Answer | Promise<Answer> {
   const json = (status: number, cacheControl: string, value: object, domain?: string): Answer => ({
     status,
     headers: { 'content-type': JSON_TYPE, 'cache-control': cacheControl },
@@ -112,11 +116,12 @@ export function outlookJson(context: ServerContext, exchange: Exchange, address:
   if (address === undefined || address === '') return error(400, 'InvalidUser', 'the Email parameter is missing');
   const mailbox = mailboxFrom(address);
   if (mailbox instanceof Refusal) return error(400, 'InvalidUser', mailbox.reason);
-  const lookup = lookupMailbox(context.catalog(), mailbox);
-  if (lookup instanceof Refusal) return error(404, 'InvalidUser', lookup.reason);
-  const base = publicBase(context, exchange);
-  if (base instanceof Refusal) return error(400, 'InvalidRequest', base.reason);
-  return json(200, 'private, max-age=300', { Protocol: 'AutodiscoverV1', Url: `${base}/autodiscover/autodiscover.xml` }, lookup.domain);
+  return settle(lookupMailbox(context, mailbox, exchange.host), (lookup) => {
+    if (lookup instanceof Refusal) return error(lookup.status === 503 ? 503 : 404, 'InvalidUser', lookup.reason);
+    const base = publicBase(context, exchange);
+    if (base instanceof Refusal) return error(400, 'InvalidRequest', base.reason);
+    return json(200, 'private, max-age=300', { Protocol: 'AutodiscoverV1', Url: `${base}/autodiscover/autodiscover.xml` }, lookup.domain);
+  });
 }
 
 /** The https base URL clients should use: configured, or this request's host. */

@@ -8,7 +8,7 @@
 import { PACC_CONTENT_TYPE, renderPacc } from '../formats/pacc.js';
 import type { ServerContext } from './context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
-import { domainFromHost, lookupDomain } from './lookup.js';
+import { domainFromHost, lookupDomain, settle } from './lookup.js';
 
 const HEADERS = {
   'content-type': PACC_CONTENT_TYPE,
@@ -20,12 +20,13 @@ const HEADERS = {
   'access-control-allow-origin': '*',
 };
 
-export function paccAnswer(context: ServerContext, exchange: Exchange): Answer {
+export function paccAnswer(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
   const domain = domainFromHost(exchange.host);
-  const lookup = domain instanceof Refusal ? domain : lookupDomain(context.catalog(), domain);
-  if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'pacc' });
-  const document = renderPacc(lookup.provider, lookup.domain);
-  if (!document.ok) return refusalAnswer(new Refusal(404, document.reason), { format: 'pacc', domain: lookup.domain });
-  // Never compressed here: the digest covers the identity-encoded bytes.
-  return cacheableAnswer(exchange, HEADERS, document.body, document.etag, { format: 'pacc', domain: lookup.domain });
+  return settle(domain instanceof Refusal ? domain : lookupDomain(context, domain, undefined), (lookup) => {
+    if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'pacc' });
+    const document = renderPacc(lookup.provider, lookup.domain);
+    if (!document.ok) return refusalAnswer(new Refusal(404, document.reason), { format: 'pacc', domain: lookup.domain });
+    // Never compressed here: the digest covers the identity-encoded bytes.
+    return cacheableAnswer(exchange, HEADERS, document.body, document.etag, { format: 'pacc', domain: lookup.domain });
+  });
 }

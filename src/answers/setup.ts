@@ -56,8 +56,8 @@ export async function setupPage(context: ServerContext, exchange: Exchange): Pro
     return form(message(lang, 'address.invalid', { reason: message(lang, `address.${parsed.code}`, parsed.params) }), raw.slice(0, 254));
   }
   const mailbox = parsed.value;
-  const lookup = lookupMailbox(context.catalog(), mailbox);
-  if (lookup instanceof Refusal) return html(404, await renderPage('not-found', lang, { mailbox }), lang, GUIDE);
+  const lookup = await lookupMailbox(context, mailbox, exchange.host);
+  if (lookup instanceof Refusal) return html(lookup.status === 503 ? 503 : 404, await renderPage('not-found', lang, { mailbox }), lang, GUIDE);
   const base = context.publicBaseUrl ?? `${exchange.secure ? 'https' : 'http'}://${exchange.host ?? ''}`;
   const body = await renderGuide(lookup.provider, mailbox, {
     language: lang,

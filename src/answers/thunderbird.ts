@@ -9,7 +9,7 @@ import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
 import { preferredLanguage } from './language.js';
-import { lookupDomain, lookupRequest, type Lookup } from './lookup.js';
+import { lookupDomain, lookupRequest, settle, type Lookup } from './lookup.js';
 
 const HEADERS = {
   'content-type': THUNDERBIRD_CONTENT_TYPE,
@@ -35,13 +35,13 @@ function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
 }
 
 /** /mail/config-v1.1.xml and the .well-known path: the mailbox from ?emailaddress, else the domain from the host. */
-export function thunderbirdByRequest(context: ServerContext, exchange: Exchange): Answer {
-  return answer(exchange, lookupRequest(context.catalog(), exchange, ADDRESS_PARAMETERS));
+export function thunderbirdByRequest(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
+  return settle(lookupRequest(context, exchange, ADDRESS_PARAMETERS), (lookup) => answer(exchange, lookup));
 }
 
 /** /v1.1/<domain>, with the path's last segment decoded (the exchange's tail). */
-export function thunderbirdByDomain(context: ServerContext, exchange: Exchange): Answer {
+export function thunderbirdByDomain(context: ServerContext, exchange: Exchange): Answer | Promise<Answer> {
   const domain = normalizeDomain(exchange.tail ?? '');
   if (domain === null) return refusalAnswer(new Refusal(400, 'the path does not end in a domain name (/v1.1/<domain>)'), { format: 'thunderbird' });
-  return answer(exchange, lookupDomain(context.catalog(), domain));
+  return settle(lookupDomain(context, domain, undefined), (lookup) => answer(exchange, lookup));
 }

@@ -7,11 +7,16 @@ import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { loadProvider, MAX_PROBLEMS_PER_FILE, PROVIDER_LIMITS, type LoadResult } from './load.js';
 import type { Provider } from './model.js';
+import { MxPatternIndex } from './mx-patterns.js';
 import { lookupPacked, type PackedDomains } from './packed-index.js';
 import type { Problem } from './problems.js';
 
 export class Catalog {
   private readonly domainIndex: ReadonlyMap<string, Provider> | undefined;
+  /** The hosters' own host names (autoconfig.hoster.example): the provider for any address asked there. */
+  private readonly serviceHostIndex = new Map<string, Provider>();
+  /** MX host patterns (*.mx.hoster.example) of providers that claim customer domains by their MX. */
+  readonly mxIndex = new MxPatternIndex<Provider>();
 
   constructor(
     readonly providers: readonly Provider[],
@@ -23,6 +28,11 @@ export class Catalog {
     /** The domain index built by the reload worker (owners index `providers`); else a Map is built here. */
     private readonly packed?: PackedDomains,
   ) {
+    // Few names per provider: the first provider (in file order) keeps a name claimed twice.
+    for (const provider of providers) {
+      for (const host of provider.serviceHosts ?? []) if (!this.serviceHostIndex.has(host)) this.serviceHostIndex.set(host, provider);
+      if (provider.mxPatterns?.length) this.mxIndex.add(provider, provider.mxPatterns, (p) => p.id);
+    }
     if (packed) return;
     const index = new Map<string, Provider>();
     for (const provider of providers) for (const domain of provider.domains) index.set(domain, provider);
@@ -34,6 +44,11 @@ export class Catalog {
     if (this.domainIndex) return this.domainIndex.get(domain);
     const owner = lookupPacked(this.packed!, domain);
     return owner < 0 ? undefined : this.providers[owner];
+  }
+
+  /** The provider claiming a service host name (ASCII, lower case, no port). */
+  byServiceHost(host: string): Provider | undefined {
+    return this.serviceHostIndex.get(host);
   }
 
   get domainCount(): number {
@@ -200,7 +215,10 @@ export async function readSources(paths: readonly string[], maxBytes: number = P
 
 /** Read and build a catalog from folders or files. */
 export async function loadCatalog(paths: readonly string[]): Promise<Catalog> {
-  return buildCatalog(await readSources(paths));
+  // As a reload compiles it (domain lists included); compile.ts builds on this module.
+  const { Compiler } = await import('./compile.js');
+  const compiled = await new Compiler().compile(paths);
+  return new Catalog(compiled.providers, compiled.problems, compiled.rejectedFiles);
 }
 
 export function summarize(catalog: Catalog): string {

@@ -6,7 +6,44 @@
  */
 import { assembleCatalog, loadSource, readSources, type LoadedFile } from './catalog.js';
 import type { Provider } from './model.js';
+import { readDomainList } from './domain-list.js';
 import type { Problem } from './problems.js';
+
+/**
+ * The providers with the domains of their `domainsFile` added, read anew at
+ * every reload (the list changes more often than the YAML; it is watched
+ * with the provider folders). A listed domain another provider already
+ * serves stays with that one and is reported; the rest of the list loads.
+ */
+async function withDomainFiles(providers: readonly Provider[]): Promise<{ providers: Provider[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  if (!providers.some((p) => p.domainsFile !== undefined)) return { providers: [...providers], problems };
+  const owners = new Map<string, Provider>();
+  for (const provider of providers) for (const domain of provider.domains) owners.set(domain, provider);
+  const result: Provider[] = [];
+  for (const provider of providers) {
+    if (provider.domainsFile === undefined) {
+      result.push(provider);
+      continue;
+    }
+    const list = await readDomainList(provider.domainsFile);
+    problems.push(...list.problems);
+    const domains = [...provider.domains];
+    let claimed = 0;
+    for (const domain of list.domains) {
+      const owner = owners.get(domain);
+      if (owner === undefined) {
+        owners.set(domain, provider);
+        domains.push(domain);
+      } else if (owner !== provider && claimed++ < 20) {
+        problems.push({ file: provider.domainsFile, line: 1, column: 1, severity: 'warning', message: `domain ${domain} is already served by provider ${owner.id}; it stays there` });
+      }
+    }
+    if (claimed > 20) problems.push({ file: provider.domainsFile, line: 1, column: 1, severity: 'warning', message: `${claimed - 20} more domain(s) of this list are already served by other providers` });
+    result.push({ ...provider, domains });
+  }
+  return { providers: result, problems };
+}
 
 export interface Compiled {
   readonly providers: readonly Provider[];
@@ -58,13 +95,14 @@ export class Compiler {
     const present = new Set(texts.map((t) => t.file));
     for (const file of [...this.lastGood.keys()]) if (!present.has(file)) this.lastGood.delete(file);
     const built = assembleCatalog(sources);
+    const listed = await withDomainFiles(built.providers);
     const served = new Set(sources.map((s) => s.file));
     const staleSet = new Set(stale);
     // Broken and never loaded: not served at all (stale files are served, at their last good version).
     const skipped = texts.filter(({ file }) => !served.has(file)).map(({ file }) => file);
     return {
-      providers: built.providers,
-      problems: [...problems, ...built.problems.filter((p) => !staleSet.has(p.file))],
+      providers: listed.providers,
+      problems: [...problems, ...built.problems.filter((p) => !staleSet.has(p.file)), ...listed.problems],
       rejectedFiles: [...new Set([...skipped, ...built.rejectedFiles])],
       staleFiles: stale,
     };

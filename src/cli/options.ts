@@ -3,6 +3,7 @@
  * variables (flags win). The only place that reads the environment.
  */
 import { BUNDLED_PROVIDERS_DIR } from '../paths.js';
+import { parseDnsServer } from '../sources/mx.js';
 
 export interface Settings {
   readonly host: string;
@@ -26,6 +27,10 @@ export interface Settings {
   readonly shutdownDelayMs: number;
   /** Requests per minute per client address; 0 turns the limit off. */
   readonly rateLimitPerMinute: number;
+  /** DNS servers for MX lookups (host or host:port); empty: the system's. */
+  readonly dnsServers: readonly string[];
+  /** The longest an MX lookup may take. */
+  readonly mxTimeoutMs: number;
 }
 
 export class UsageError extends Error {}
@@ -49,6 +54,8 @@ export const SETTINGS_TABLE: readonly { flag: string; env: string; default: stri
   { flag: '--shutdown-delay', env: 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY', default: '0', meaning: 'seconds to keep serving after SIGTERM while /readyz says 503, so load balancers stop sending first' },
   { flag: '--rate-limit', env: 'MAIL_AUTOCONFIG_RATE_LIMIT', default: '600', meaning: 'requests per minute per client address (429 with Retry-After beyond it; 0 = off; trusted proxies\' own requests are exempt)' },
   { flag: '--metrics-token', env: 'MAIL_AUTOCONFIG_METRICS_TOKEN', default: '(off)', meaning: 'also serve /metrics on the main port, to requests with Authorization: Bearer <token>' },
+  { flag: '--dns-servers', env: 'MAIL_AUTOCONFIG_DNS_SERVERS', default: "the system's", meaning: 'comma-separated DNS servers (host or host:port) for the MX lookups of providers with mxPatterns' },
+  { flag: '--mx-timeout', env: 'MAIL_AUTOCONFIG_MX_TIMEOUT', default: '3', meaning: 'seconds an MX lookup may take before the request gets 503' },
 ];
 
 export function settingsHelp(): string {
@@ -113,7 +120,15 @@ export function resolveSettings(flags: Record<string, string | boolean | undefin
     ...(metricsToken !== undefined ? { metricsToken } : {}),
     rateLimitPerMinute: count(pick('rate-limit', 'MAIL_AUTOCONFIG_RATE_LIMIT') ?? '600', 'rate limit'),
     shutdownDelayMs: seconds(pick('shutdown-delay', 'MAIL_AUTOCONFIG_SHUTDOWN_DELAY') ?? '0', 'shutdown delay') * 1000,
+    dnsServers: dnsServers(pick('dns-servers', 'MAIL_AUTOCONFIG_DNS_SERVERS') ?? ''),
+    mxTimeoutMs: seconds(pick('mx-timeout', 'MAIL_AUTOCONFIG_MX_TIMEOUT') ?? '3', 'MX timeout') * 1000,
   };
+}
+
+function dnsServers(text: string): string[] {
+  const servers = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const server of servers) if (parseDnsServer(server) === null) throw new UsageError(`DNS server "${server}" is not an address or address:port`);
+  return servers;
 }
 
 function count(text: string, what: string): number {

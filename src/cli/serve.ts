@@ -16,6 +16,8 @@ import type { ServerContext } from '../answers/context.js';
 import { METRICS_CONTENT_TYPE } from '../answers/ops.js';
 import { Metrics } from '../server/metrics.js';
 import { TlsSource } from '../keys/tls-source.js';
+import { DomainSources } from '../sources/domain-sources.js';
+import { MxResolver } from '../sources/mx.js';
 import { logOutput } from './log-output.js';
 import type { Settings } from './options.js';
 
@@ -71,6 +73,14 @@ export async function serve(settings: Settings): Promise<void> {
     ],
   );
   const lifecycle = { stopping: false };
+  // Customer domains from the hosters' databases, and MX lookups for the
+  // domains no list names: one of each per process, kept across reloads.
+  const domainSources = new DomainSources(process.env, {
+    info: (line) => console.log(JSON.stringify({ level: 30, time: Date.now(), msg: line })),
+    warn: (line) => console.log(JSON.stringify({ level: 40, time: Date.now(), msg: line })),
+  });
+  await domainSources.sync(catalog);
+  const mx = new MxResolver({ ...(settings.dnsServers.length > 0 ? { servers: [...settings.dnsServers] } : {}), timeoutMs: settings.mxTimeoutMs });
   const context: ServerContext = {
     catalog: () => store.current(),
     store,
@@ -80,6 +90,8 @@ export async function serve(settings: Settings): Promise<void> {
     ...(tls ? { tls } : {}),
     metrics,
     lifecycle,
+    domainSources,
+    mx,
   };
   const output = logOutput();
   metrics.countDroppedLogLines(() => output.dropped);
@@ -110,6 +122,7 @@ export async function serve(settings: Settings): Promise<void> {
   }
 
   store.onReload = (outcome) => {
+    void domainSources.sync(outcome.catalog);
     metrics.reloads.inc();
     if (outcome.error || outcome.staleFiles.length > 0) metrics.reloadFailures.inc();
     if (outcome.error) log.error({ error: outcome.error }, 'reload failed; the catalog in service stays');
@@ -172,6 +185,7 @@ export async function serve(settings: Settings): Promise<void> {
     store.close();
     tls?.close();
     signer?.close();
+    void domainSources.close();
     setTimeout(() => {
       metricsServer?.close();
       Promise.all(apps.map((app) => drain(app))).then(

@@ -152,7 +152,7 @@ t.test('every client gets a complete account or a refusal, never half of one', a
     };
 
     // Thunderbird (and Android, KMail, Evolution): config-v1.1 can name every method.
-    const tb = thunderbirdByRequest(context, exchange({ emailaddress: address }));
+    const tb = await thunderbirdByRequest(context, exchange({ emailaddress: address }));
     const doc = parseXml(tb.body.toString()).clientConfig.emailProvider;
     complete('Thunderbird', doc.incomingServer ?? [], doc.outgoingServer ?? []);
     for (const server of [...(doc.incomingServer ?? []), ...(doc.outgoingServer ?? [])]) {
@@ -160,7 +160,7 @@ t.test('every client gets a complete account or a refusal, never half of one', a
     }
 
     for (const [reader, userAgent] of Object.entries(READERS)) {
-      const answer = outlookPost(context, exchange({}, { 'user-agent': userAgent }, POX(address)));
+      const answer = await outlookPost(context, exchange({}, { "user-agent": userAgent }, POX(address)));
       if (answer.status !== 200) {
         refused(reader, answer);
         continue;
