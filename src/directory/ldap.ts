@@ -11,6 +11,7 @@
  * (STARTTLS) and binds a new one. Connecting, STARTTLS and binding together,
  * and every operation, are each bounded by the timeout.
  */
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError, type Entry } from 'ldapts';
@@ -29,8 +30,8 @@ export interface LdapDirectoryOptions {
   readonly loginAttribute: string;
   readonly displayNameAttribute?: string;
   readonly timeoutMs: number;
-  /** PEM certificate authorities for ldaps:// and STARTTLS (default: Node's). */
-  readonly ca?: string | Buffer;
+  /** PEM file of the certificate authorities for ldaps:// and STARTTLS (default: Node's); read at each connection, so a renewed CA is picked up. */
+  readonly caFile?: string;
 }
 
 /**
@@ -131,15 +132,17 @@ export class LdapDirectory implements LoginDirectory {
 
   /** Connect, upgrade (STARTTLS) and bind, all within one timeout. */
   private connect(): Session {
-    const client = new Client({
-      url: this.options.url,
-      timeout: this.options.timeoutMs,
-      connectTimeout: this.options.timeoutMs,
-      ...(this.options.url.startsWith('ldaps:') ? { tlsOptions: this.tlsOptions() } : {}),
-    });
+    let client: Client | undefined;
     const bind = async (): Promise<Client> => {
-      // ldapts puts the socket into the options it is given: a fresh object each time.
-      if (this.options.startTls) await client.startTLS(this.tlsOptions());
+      const tls = await this.tlsOptions();
+      client = new Client({
+        url: this.options.url,
+        timeout: this.options.timeoutMs,
+        connectTimeout: this.options.timeoutMs,
+        ...(this.options.url.startsWith('ldaps:') ? { tlsOptions: tls } : {}),
+      });
+      // ldapts puts the socket into the options it is given: a fresh object.
+      if (this.options.startTls) await client.startTLS({ ...tls });
       await client.bind(this.options.bindDn, await this.options.password());
       session.bound = client;
       return client;
@@ -147,7 +150,7 @@ export class LdapDirectory implements LoginDirectory {
     const session: Session = {
       client: withDeadline(bind(), this.options.timeoutMs, 'connecting and binding').catch(async (error: unknown) => {
         this.forget(session);
-        await client.unbind().catch(() => {});
+        await client?.unbind().catch(() => {});
         throw new Error(`cannot bind to the directory: ${describeLdapError(error)}`);
       }),
     };
@@ -159,9 +162,9 @@ export class LdapDirectory implements LoginDirectory {
     void session.client.then((client) => client.unbind(), () => {}).catch(() => {});
   }
 
-  private tlsOptions(): ConnectionOptions {
+  private async tlsOptions(): Promise<ConnectionOptions> {
     return {
-      ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
+      ...(this.options.caFile !== undefined ? { ca: await readFile(this.options.caFile) } : {}),
       // SNI takes a host name only (RFC 6066 section 3); an address is checked against the certificate's IP SANs.
       ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
       minVersion: 'TLSv1.2',

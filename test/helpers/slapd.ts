@@ -15,7 +15,7 @@
  * which then owns the folder; as any other user it runs as that user.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +61,8 @@ export interface Slapd {
   binds(): string[];
   stop(): Promise<void>;
   start(): Promise<void>;
-  pause(): void;
+  /** SIGSTOP, and wait until slapd has really stopped. */
+  pause(): Promise<void>;
   resume(): void;
 }
 
@@ -185,8 +186,18 @@ export async function startSlapd(t: Test): Promise<Slapd> {
     binds: () => opsOf('BIND').flatMap((s) => /dn="(.*?)" method=/.exec(s)?.[1] ?? []),
     stop,
     start,
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
+    async pause() {
+      const running = child;
+      if (running?.pid === undefined) return;
+      running.kill('SIGSTOP');
+      // The signal is delivered asynchronously: wait until every thread has stopped ("T" in /proc).
+      const deadline = Date.now() + 2000;
+      while (!/^\S+ \(.*\) T /.test(readFileSync(`/proc/${running.pid}/stat`, 'utf8')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const task of readdirSync(`/proc/${running.pid}/task`)) {
+        while (!/\) [Tt] /.test(readFileSync(`/proc/${running.pid}/task/${task}/stat`, 'utf8')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+    resume: () => void child?.kill('SIGCONT'),
   };
 }
 
