@@ -6,12 +6,14 @@
  * (exact counts), then against a real slapd (searches counted by the server),
  * with the timing of found against not found printed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { loadProvider } from '../src/catalog/load.js';
+import { lookup as lookupCommand } from '../src/cli/lookup.js';
+import { UsageError } from '../src/cli/options.js';
 import { DirectoryAnswerError, type LoginDirectory, type LoginName } from '../src/directory/directory.js';
 import { createLoginLookup, LoginLookup, type LoginLookupOptions } from '../src/directory/lookup.js';
 import { figure } from './helpers/figures.js';
@@ -169,6 +171,15 @@ t.test('settle: every answer waits for the floor, the 90th percentile of round t
   t.ok(cached >= 38, `a cached "found" answers after ${cached.toFixed(1)} ms`);
 });
 
+const PROVIDER = `id: hoster
+name: Hoster
+domains: [example.com]
+lookup:
+  sql: { connection: "sqlite:logins.sqlite", query: "SELECT login, name FROM logins WHERE address = ?" }
+incoming: [{ type: imap, host: imap.example.com }]
+outgoing: [{ host: smtp.example.com }]
+`;
+
 t.test('createLoginLookup from a provider file (SQLite), passwords and addresses kept out of the state', async (t) => {
   const Sqlite = (await import('better-sqlite3')).default;
   const dir = mkdtempSync(join(tmpdir(), 'login-lookup-'));
@@ -176,20 +187,31 @@ t.test('createLoginLookup from a provider file (SQLite), passwords and addresses
   const db = new Sqlite(join(dir, 'logins.sqlite'));
   db.exec("CREATE TABLE logins (address text PRIMARY KEY, login text, name text); INSERT INTO logins VALUES ('kunde@example.com', 'K-123456', 'Jörg Müller')");
   db.close();
-  const { provider, problems } = loadProvider(join(dir, 'hoster.yaml'), `id: hoster
-name: Hoster
-domains: [example.com]
-lookup:
-  sql: { connection: "sqlite:logins.sqlite", query: "SELECT login, name FROM logins WHERE address = ?" }
-incoming: [{ type: imap, host: imap.example.com }]
-outgoing: [{ host: smtp.example.com }]
-`);
+  const { provider, problems } = loadProvider(join(dir, 'hoster.yaml'), PROVIDER);
   t.same(problems, []);
   const lookup = createLoginLookup(provider!.lookup!, { name: 'lookup of hoster.yaml', env: {} });
   t.teardown(() => lookup.close());
   t.same(await lookup.find('kunde@example.com'), { login: 'K-123456', displayName: 'Jörg Müller' });
   t.equal(await lookup.find('fremd@example.com'), undefined);
   t.match(lookup.state(), { ok: true, directory: `sqlite ${join(dir, 'logins.sqlite')}`, counts: { found: 1, notFound: 1 } });
+
+  t.test('mail-autoconfig lookup prints the answer and its time; exit 0 found, 1 not found or failed, usage errors thrown', async (t) => {
+    writeFileSync(join(dir, 'hoster.yaml'), PROVIDER);
+    const run = async (address: string, json = false): Promise<{ code: number; out: string; err: string }> => {
+      let out = '';
+      let err = '';
+      const code = await lookupCommand(address, [dir], {}, json, { out: (text) => void (out += String(text)), err: (text) => void (err += text) });
+      return { code, out, err };
+    };
+    t.match(await run('kunde@example.com'), { code: 0, out: /^kunde@example\.com: log-in name K-123456, display name Jörg Müller \(\d+\.\d ms, sqlite .*logins\.sqlite\)\n$/ });
+    t.match(await run('fremd@example.com'), { code: 1, out: /not found, so answers carry the username template/ });
+    t.match(JSON.parse((await run('kunde@example.com', true)).out), { result: 'found', login: 'K-123456', displayName: 'Jörg Müller', provider: 'hoster' });
+    t.match(await run('someone@elsewhere.example'), { code: 1, err: /no provider serves elsewhere\.example/ });
+    const usage = await run('not an address').catch((e: unknown) => e);
+    t.ok(usage instanceof UsageError, 'a malformed address is a usage error (exit 2)');
+    writeFileSync(join(dir, 'logins.sqlite'), 'not a database, but long enough to be read as one: '.repeat(100));
+    t.match(await run('kunde@example.com'), { code: 1, out: /the lookup failed, so answers carry the username template instead: .*SQLITE_NOTADB/ });
+  });
 });
 
 function quantile(values: readonly number[], q: number): number {
