@@ -17,7 +17,7 @@ import { UsageError } from '../src/cli/options.js';
 import { DirectoryAnswerError, type LoginDirectory, type LoginName } from '../src/directory/directory.js';
 import { createLoginLookup, LoginLookup, type LoginLookupOptions } from '../src/directory/lookup.js';
 import { figure } from './helpers/figures.js';
-import { PEOPLE, person, slapdMissing, startSlapd } from './helpers/slapd.js';
+import { PEOPLE, person, slapdSuite } from './helpers/slapd.js';
 
 /** A directory whose every answer the test decides, counting the questions. */
 class SpyDirectory implements LoginDirectory {
@@ -220,113 +220,107 @@ function quantile(values: readonly number[], q: number): number {
 }
 const describe = (ms: readonly number[]): string => `median ${quantile(ms, 0.5).toFixed(2)} ms, p90 ${quantile(ms, 0.9).toFixed(2)} ms (n=${ms.length})`;
 
-const missing = slapdMissing();
-if (missing !== undefined) {
-  t.comment(missing);
-} else {
-  t.test('against slapd', async (t) => {
-    const slapd = await startSlapd(t);
-    const PEOPLE_COUNT = 200;
-    await slapd.add(Array.from({ length: PEOPLE_COUNT }, (_, i) => person(`u${1000 + i}`, [`user${i}@example.com`], `User ${i}`)).join('\n'));
-    const make = (overrides: { timeoutSeconds?: number; negativeTtlSeconds?: number; ttlSeconds?: number } = {}) => {
-      const passwordEnv = 'TEST_LDAP_PASSWORD';
-      const lookup = createLoginLookup({
-        directory: { kind: 'ldap', url: slapd.url, startTls: false, bindDn: slapd.bindDn, password: { env: passwordEnv }, baseDn: PEOPLE, filter: '(mail=%EMAILADDRESS%)', loginAttribute: 'uid', displayNameAttribute: 'displayName' },
-        cache: { ttlSeconds: overrides.ttlSeconds ?? 300, negativeTtlSeconds: overrides.negativeTtlSeconds ?? 60, maxEntries: 10_000 },
-        timeoutSeconds: overrides.timeoutSeconds ?? 2,
-      }, { name: 'lookup of test.yaml', env: { [passwordEnv]: slapd.bindPassword } });
-      t.teardown(() => lookup.close());
-      return lookup;
-    };
+slapdSuite(t, 'against slapd', async (t, slapd) => {
+  const PEOPLE_COUNT = 200;
+  await slapd.add(Array.from({ length: PEOPLE_COUNT }, (_, i) => person(`u${1000 + i}`, [`user${i}@example.com`], `User ${i}`)).join('\n'));
+  const make = (overrides: { timeoutSeconds?: number; negativeTtlSeconds?: number; ttlSeconds?: number } = {}) => {
+    const passwordEnv = 'TEST_LDAP_PASSWORD';
+    const lookup = createLoginLookup({
+      directory: { kind: 'ldap', url: slapd.url, startTls: false, bindDn: slapd.bindDn, password: { env: passwordEnv }, baseDn: PEOPLE, filter: '(mail=%EMAILADDRESS%)', loginAttribute: 'uid', displayNameAttribute: 'displayName' },
+      cache: { ttlSeconds: overrides.ttlSeconds ?? 300, negativeTtlSeconds: overrides.negativeTtlSeconds ?? 60, maxEntries: 10_000 },
+      timeoutSeconds: overrides.timeoutSeconds ?? 2,
+    }, { name: 'lookup of test.yaml', env: { [passwordEnv]: slapd.bindPassword } });
+    t.teardown(() => lookup.close());
+    return lookup;
+  };
 
-    t.test('a second lookup makes no search at the server', async (t) => {
-      const lookup = make();
-      const before = slapd.searches().length;
-      t.same(await lookup.find('user1@example.com'), { login: 'u1001', displayName: 'User 1' });
-      t.equal(await lookup.find('nobody@example.com'), undefined);
-      await sleep(50); // the stats log line is written after the answer
-      const afterFirst = slapd.searches().length;
-      t.equal(afterFirst - before, 2, 'two searches for two new addresses');
-      t.same(await lookup.find('user1@example.com'), { login: 'u1001', displayName: 'User 1' });
-      t.equal(await lookup.find('nobody@example.com'), undefined);
-      const results = await Promise.all(Array.from({ length: 10 }, () => lookup.find('user2@example.com')));
-      t.equal(results.filter((r) => r?.login === 'u1002').length, 10);
-      await sleep(50);
-      t.equal(slapd.searches().length - afterFirst, 1, 'cached twice, and ten concurrent lookups of a new address made one search');
-      t.equal(JSON.stringify(lookup.state()).includes(slapd.bindPassword), false, 'the password is not in the state');
-    });
-
-    t.test('the directory down: undefined within the timeout, one attempt per period; back: found again', async (t) => {
-      const lookup = make({ timeoutSeconds: 0.3, negativeTtlSeconds: 1 });
-      t.equal((await lookup.find('user3@example.com'))?.login, 'u1003');
-      await slapd.pause(); // frozen: connections and searches hang, the worst case
-      try {
-        let started = performance.now();
-        t.equal(await lookup.find('user4@example.com'), undefined);
-        const first = performance.now() - started;
-        t.ok(first < 300 + 150, `the first lookup gave up after ${first.toFixed(0)} ms (timeout 300 ms)`);
-        started = performance.now();
-        for (let i = 5; i < 25; i++) t.equal(await lookup.find(`user${i}@example.com`), undefined);
-        const rest = performance.now() - started;
-        t.ok(rest < 50, `20 more lookups while down took ${rest.toFixed(1)} ms together`);
-        t.match(lookup.state(), { ok: false, down: true, counts: { timeouts: 1, skippedWhileDown: 20 } });
-      } finally {
-        slapd.resume();
-      }
-      await slapd.stop(); // and now refused
-      await sleep(1050);
-      t.equal(await lookup.find('user30@example.com'), undefined, 'still down after the period: one probe');
-      t.match(lookup.state().counts, { directoryQueries: 3 });
-      await slapd.start();
-      t.equal(await lookup.find('user31@example.com'), undefined, 'within the down period it is not asked yet');
-      await sleep(1050);
-      t.same(await lookup.find('user31@example.com'), { login: 'u1031', displayName: 'User 31' }, 'after it: found again');
-      t.match(lookup.state(), { ok: true, down: false });
-    });
-
-    t.test('timing: found against not found, cold, warm and settled', async (t) => {
-      const lookup = make();
-      const cold = { found: [] as number[], notFound: [] as number[] };
-      const settled = { found: [] as number[], notFound: [] as number[] };
-      const warm: number[] = [];
-      let belowFloor = 0;
-      const time = async (address: string, settle: boolean): Promise<number> => {
-        const started = performance.now();
-        if (settle) await lookup.findSettled(address);
-        else await lookup.find(address);
-        const ms = performance.now() - started;
-        // The floor settle() waited for: no sample has come in since.
-        if (settle && ms < lookup.state().floorMs - 0.05) belowFloor++;
-        return ms;
-      };
-      await lookup.find('user199@example.com'); // the bind, outside the figures
-      // Interleaved, so a slow moment of the machine hits both alike.
-      for (let i = 0; i < 80; i++) {
-        cold.found.push(await time(`user${i}@example.com`, false));
-        cold.notFound.push(await time(`nobody${i}@example.com`, false));
-      }
-      for (let i = 0; i < 80; i++) warm.push(await time(`user${i}@example.com`, false));
-      for (let i = 80; i < 160; i++) {
-        settled.found.push(await time(`user${i}@example.com`, true));
-        settled.notFound.push(await time(`nobody${i}@example.com`, true));
-        settled.found.push(await time(`user${i - 80}@example.com`, true)); // cached
-        settled.notFound.push(await time(`nobody${i - 80}@example.com`, true)); // cached
-      }
-      const lines = [
-        `LDAP log-in lookup (slapd on loopback), floor ${lookup.state().floorMs.toFixed(2)} ms:`,
-        `  cold found       ${describe(cold.found)}`,
-        `  cold not found   ${describe(cold.notFound)}`,
-        `  warm (cached)    ${describe(warm)}`,
-        `  settled found    ${describe(settled.found)}  (half new, half cached)`,
-        `  settled not found ${describe(settled.notFound)}  (half new, half cached)`,
-      ];
-      for (const line of lines) t.comment(line);
-      figure(lines.join('\n'));
-      t.ok(quantile(warm, 0.5) < quantile(cold.found, 0.5), 'the cache is faster than the directory');
-      t.equal(belowFloor, 0, 'every settled answer, cached ones too, waited for the floor');
-      const floor = lookup.state().floorMs;
-      const gap = Math.abs(quantile(settled.found, 0.5) - quantile(settled.notFound, 0.5));
-      t.ok(gap < Math.max(0.5, floor * 0.25), `settled medians differ by ${gap.toFixed(2)} ms`);
-    });
+  t.test('a second lookup makes no search at the server', async (t) => {
+    const lookup = make();
+    const before = slapd.searches().length;
+    t.same(await lookup.find('user1@example.com'), { login: 'u1001', displayName: 'User 1' });
+    t.equal(await lookup.find('nobody@example.com'), undefined);
+    await sleep(50); // the stats log line is written after the answer
+    const afterFirst = slapd.searches().length;
+    t.equal(afterFirst - before, 2, 'two searches for two new addresses');
+    t.same(await lookup.find('user1@example.com'), { login: 'u1001', displayName: 'User 1' });
+    t.equal(await lookup.find('nobody@example.com'), undefined);
+    const results = await Promise.all(Array.from({ length: 10 }, () => lookup.find('user2@example.com')));
+    t.equal(results.filter((r) => r?.login === 'u1002').length, 10);
+    await sleep(50);
+    t.equal(slapd.searches().length - afterFirst, 1, 'cached twice, and ten concurrent lookups of a new address made one search');
+    t.equal(JSON.stringify(lookup.state()).includes(slapd.bindPassword), false, 'the password is not in the state');
   });
-}
+
+  t.test('the directory down: undefined within the timeout, one attempt per period; back: found again', async (t) => {
+    const lookup = make({ timeoutSeconds: 0.3, negativeTtlSeconds: 1 });
+    t.equal((await lookup.find('user3@example.com'))?.login, 'u1003');
+    await slapd.pause(); // frozen: connections and searches hang, the worst case
+    try {
+      let started = performance.now();
+      t.equal(await lookup.find('user4@example.com'), undefined);
+      const first = performance.now() - started;
+      t.ok(first < 300 + 150, `the first lookup gave up after ${first.toFixed(0)} ms (timeout 300 ms)`);
+      started = performance.now();
+      for (let i = 5; i < 25; i++) t.equal(await lookup.find(`user${i}@example.com`), undefined);
+      const rest = performance.now() - started;
+      t.ok(rest < 50, `20 more lookups while down took ${rest.toFixed(1)} ms together`);
+      t.match(lookup.state(), { ok: false, down: true, counts: { timeouts: 1, skippedWhileDown: 20 } });
+    } finally {
+      slapd.resume();
+    }
+    await slapd.stop(); // and now refused
+    await sleep(1050);
+    t.equal(await lookup.find('user30@example.com'), undefined, 'still down after the period: one probe');
+    t.match(lookup.state().counts, { directoryQueries: 3 });
+    await slapd.start();
+    t.equal(await lookup.find('user31@example.com'), undefined, 'within the down period it is not asked yet');
+    await sleep(1050);
+    t.same(await lookup.find('user31@example.com'), { login: 'u1031', displayName: 'User 31' }, 'after it: found again');
+    t.match(lookup.state(), { ok: true, down: false });
+  });
+
+  t.test('timing: found against not found, cold, warm and settled', async (t) => {
+    const lookup = make();
+    const cold = { found: [] as number[], notFound: [] as number[] };
+    const settled = { found: [] as number[], notFound: [] as number[] };
+    const warm: number[] = [];
+    let belowFloor = 0;
+    const time = async (address: string, settle: boolean): Promise<number> => {
+      const started = performance.now();
+      if (settle) await lookup.findSettled(address);
+      else await lookup.find(address);
+      const ms = performance.now() - started;
+      // The floor settle() waited for: no sample has come in since.
+      if (settle && ms < lookup.state().floorMs - 0.05) belowFloor++;
+      return ms;
+    };
+    await lookup.find('user199@example.com'); // the bind, outside the figures
+    // Interleaved, so a slow moment of the machine hits both alike.
+    for (let i = 0; i < 80; i++) {
+      cold.found.push(await time(`user${i}@example.com`, false));
+      cold.notFound.push(await time(`nobody${i}@example.com`, false));
+    }
+    for (let i = 0; i < 80; i++) warm.push(await time(`user${i}@example.com`, false));
+    for (let i = 80; i < 160; i++) {
+      settled.found.push(await time(`user${i}@example.com`, true));
+      settled.notFound.push(await time(`nobody${i}@example.com`, true));
+      settled.found.push(await time(`user${i - 80}@example.com`, true)); // cached
+      settled.notFound.push(await time(`nobody${i - 80}@example.com`, true)); // cached
+    }
+    const lines = [
+      `LDAP log-in lookup (slapd on loopback), floor ${lookup.state().floorMs.toFixed(2)} ms:`,
+      `  cold found       ${describe(cold.found)}`,
+      `  cold not found   ${describe(cold.notFound)}`,
+      `  warm (cached)    ${describe(warm)}`,
+      `  settled found    ${describe(settled.found)}  (half new, half cached)`,
+      `  settled not found ${describe(settled.notFound)}  (half new, half cached)`,
+    ];
+    for (const line of lines) t.comment(line);
+    figure(lines.join('\n'));
+    t.ok(quantile(warm, 0.5) < quantile(cold.found, 0.5), 'the cache is faster than the directory');
+    t.equal(belowFloor, 0, 'every settled answer, cached ones too, waited for the floor');
+    const floor = lookup.state().floorMs;
+    const gap = Math.abs(quantile(settled.found, 0.5) - quantile(settled.notFound, 0.5));
+    t.ok(gap < Math.max(0.5, floor * 0.25), `settled medians differ by ${gap.toFixed(2)} ms`);
+  });
+});

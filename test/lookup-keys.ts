@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { loadProvider } from '../src/catalog/load.js';
 import { formatProblem } from '../src/catalog/problems.js';
+import { expectLoadError } from './helpers/problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lookup-keys-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,14 +53,7 @@ lookup:
     query: SELECT login FROM mailboxes WHERE address = ?
 ${SERVERS}`;
 
-function expectError(t: Test, text: string, line: number, column: number, pattern: RegExp): void {
-  const result = loadProvider(file, text);
-  t.equal(result.provider, undefined, 'the file is rejected');
-  const errors = result.problems.filter((p) => p.severity === 'error');
-  const match = errors.find((p) => pattern.test(p.message));
-  t.ok(match, `an error matching ${pattern}; got: ${errors.map(formatProblem).join(' | ')}`);
-  if (match) t.same([match.line, match.column], [line, column], formatProblem(match));
-}
+const expectError = (t: Test, text: string, line: number, column: number, pattern: RegExp): void => expectLoadError(t, file, text, line, column, pattern);
 
 t.test('an LDAP lookup loads with absolute paths and the default cache and timeout', async (t) => {
   const { provider, problems } = loadProvider(file, LDAP);

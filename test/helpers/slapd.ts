@@ -201,6 +201,15 @@ export async function startSlapd(t: Test): Promise<Slapd> {
   };
 }
 
+/**
+ * A subtest with its own slapd, or, where OpenLDAP is not installed, that
+ * subtest skipped with the one line saying why (the rest of the file runs).
+ */
+export function slapdSuite(t: Test, name: string, body: (t: Test, slapd: Slapd) => Promise<void>): void {
+  const missing = slapdMissing();
+  t.test(name, { skip: missing ?? false }, async (t) => body(t, await startSlapd(t)));
+}
+
 /** A CA and a server certificate for 127.0.0.1 and localhost; returns the CA file. */
 function makeServerCertificate(dir: string): string {
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
