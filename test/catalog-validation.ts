@@ -3,6 +3,7 @@ import { buildCatalog, loadCatalog } from '../src/catalog/catalog.js';
 import { loadProvider } from '../src/catalog/load.js';
 import { formatProblem } from '../src/catalog/problems.js';
 import { BUNDLED_PROVIDERS_DIR } from '../src/paths.js';
+import { expectLoadError } from './helpers/problems.js';
 
 const GOOD = `id: good
 name: Good Mail
@@ -13,15 +14,7 @@ outgoing:
   - { host: smtp.good.example }
 `;
 
-/** One problem expected at line:column with a message matching `pattern`. */
-function expectError(t: Test, text: string, line: number, column: number, pattern: RegExp): void {
-  const result = loadProvider('broken.yaml', text);
-  t.equal(result.provider, undefined, 'the file is rejected');
-  const errors = result.problems.filter((p) => p.severity === 'error');
-  const match = errors.find((p) => pattern.test(p.message));
-  t.ok(match, `an error matching ${pattern}; got: ${errors.map(formatProblem).join(' | ')}`);
-  if (match) t.same([match.file, match.line, match.column], ['broken.yaml', line, column], formatProblem(match));
-}
+const expectError = (t: Test, text: string, line: number, column: number, pattern: RegExp): void => expectLoadError(t, 'broken.yaml', text, line, column, pattern);
 
 t.test('a minimal provider loads with the documented defaults', async (t) => {
   const { provider, problems } = loadProvider('good.yaml', GOOD);

@@ -28,7 +28,7 @@ t.before(async () => {
 });
 
 t.test('--help on every command, exit 2 on usage errors', async (t) => {
-  for (const command of ['serve', 'validate', 'render', 'import', 'dns', 'check']) {
+  for (const command of ['serve', 'validate', 'render', 'import', 'dns', 'check', 'lookup']) {
     const help = await cli(command, '--help');
     t.equal(help.code, 0, `${command} --help`);
     t.match(help.stdout, `Usage: mail-autoconfig ${command}`);
@@ -38,6 +38,8 @@ t.test('--help on every command, exit 2 on usage errors', async (t) => {
   t.equal((await cli('render', 'thunderbird')).code, 2);
   t.equal((await cli('render', 'carrier-pigeon', 'a@example.com')).code, 2);
   t.equal((await cli('validate', '--no-such-flag')).code, 2);
+  t.equal((await cli('lookup')).code, 2);
+  t.equal((await cli('lookup', 'no-at-sign')).code, 2);
 });
 
 t.test('validate: file:line:column problems, a summary, exit 1 on errors; --json', async (t) => {

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { loadProvider } from '../src/catalog/load.js';
 import { MxPatternIndex } from '../src/catalog/mx-patterns.js';
 import { formatProblem } from '../src/catalog/problems.js';
+import { expectLoadError } from './helpers/problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hoster-keys-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,14 +29,7 @@ outgoing:
   - { host: smtp.hoster.example }
 `;
 
-function expectError(t: Test, text: string, line: number, column: number, pattern: RegExp): void {
-  const result = loadProvider(file, text);
-  t.equal(result.provider, undefined, 'the file is rejected');
-  const errors = result.problems.filter((p) => p.severity === 'error');
-  const match = errors.find((p) => pattern.test(p.message));
-  t.ok(match, `an error matching ${pattern}; got: ${errors.map(formatProblem).join(' | ')}`);
-  if (match) t.same([match.line, match.column], [line, column], formatProblem(match));
-}
+const expectError = (t: Test, text: string, line: number, column: number, pattern: RegExp): void => expectLoadError(t, file, text, line, column, pattern);
 
 t.test('a hoster without listed domains loads, every key normalised', async (t) => {
   const { provider, problems } = loadProvider(file, HOSTER);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * mail-autoconfig <command>: serve, validate, render, import.
+ * mail-autoconfig <command>: serve, validate, render, import, dns, check, lookup.
  * Exit codes: 0 success, 1 the checked thing is wrong, 2 usage error.
  */
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ Commands:
                                  convert Thunderbird config-v1.1 XML to provider YAML
   dns <domain>                   print the DNS records a domain owner publishes
   check <address> [--url <base>] fetch every format from a running deployment and check it
+  lookup <address>               show what the provider's directory lookup returns for an address
 
 mail-autoconfig <command> --help shows the options of a command.
 Exit codes: 0 success, 1 the checked thing is wrong, 2 usage error.`,
@@ -85,6 +86,16 @@ exit 1 when anything fails.
                   default the system's
   --insecure      accept any TLS certificate
   --json          print the rows as JSON`,
+  lookup: `Usage: mail-autoconfig lookup <address> [--providers <paths>] [--json]
+
+Asks the directory (LDAP or SQL) of the provider serving the address, as the
+answers do, and prints the log-in name and display name it returns, or why
+there is none, and how long it took. Passwords named by passwordEnv are read
+from this command's environment. Exit 0 when found, 1 when not found or the
+lookup failed.
+
+  --providers <paths>   provider folder(s) or file(s), comma-separated (default: MAIL_AUTOCONFIG_PROVIDERS, else the bundled ones)
+  --json                print the result as JSON`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -144,6 +155,13 @@ async function main(argv: string[]): Promise<number> {
         if (values.help) return printHelp(command);
         if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
         return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
+      }
+      case 'lookup': {
+        const { values, positionals } = parseArgs({ args: rest, options: { providers: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        if (values.help) return printHelp(command);
+        if (positionals.length !== 1) throw new UsageError('lookup needs one e-mail address');
+        const { providers } = resolveSettings({ providers: values.providers }, process.env);
+        return await (await import('../cli/lookup.js')).lookup(positionals[0]!, providers, process.env, values.json === true, io);
       }
     }
     return 2;

@@ -86,15 +86,7 @@ export function buildHosterKeys(file: string, raw: RawHosterKeys, report: Report
 function buildDomainsQuery(base: string, raw: RawDomainsQuery, report: Report): DomainsQuery {
   const at = (key: string): (string | number)[] => ['domainsQuery', key];
   checkConnection(raw.connection, at('connection'), report);
-  let password: PasswordSource | undefined;
-  if (raw.passwordFile !== undefined && raw.passwordEnv !== undefined) {
-    report(at('passwordEnv'), 'error', 'give passwordFile or passwordEnv, not both', true);
-  } else if (raw.passwordFile !== undefined) {
-    password = { file: resolve(base, raw.passwordFile) };
-    checkReadableFile(password.file, 'password file', at('passwordFile'), report);
-  } else if (raw.passwordEnv !== undefined) {
-    password = { env: raw.passwordEnv };
-  }
+  const password = buildPasswordSource(base, raw, ['domainsQuery'], report);
   return {
     connection: raw.connection,
     ...(password !== undefined ? { password } : {}),
@@ -105,8 +97,26 @@ function buildDomainsQuery(base: string, raw: RawDomainsQuery, report: Report): 
   };
 }
 
+/**
+ * passwordFile (checked to be readable now, at its key) or passwordEnv (read
+ * only when a connection is made), or neither; never both. Shared by every
+ * key that connects somewhere (domainsQuery, lookup).
+ */
+export function buildPasswordSource(base: string, raw: { passwordFile?: string; passwordEnv?: string }, at: (string | number)[], report: Report): PasswordSource | undefined {
+  if (raw.passwordFile !== undefined && raw.passwordEnv !== undefined) {
+    report([...at, 'passwordEnv'], 'error', 'give passwordFile or passwordEnv, not both', true);
+    return undefined;
+  }
+  if (raw.passwordFile !== undefined) {
+    const file = resolve(base, raw.passwordFile);
+    checkReadableFile(file, 'password file', [...at, 'passwordFile'], report);
+    return { file };
+  }
+  return raw.passwordEnv !== undefined ? { env: raw.passwordEnv } : undefined;
+}
+
 /** A password in the URL would end up in the YAML, in the repository and in messages. */
-function checkConnection(connection: string, path: (string | number)[], report: Report): void {
+export function checkConnection(connection: string, path: (string | number)[], report: Report): void {
   let url: URL;
   try {
     url = new URL(connection);
@@ -119,7 +129,7 @@ function checkConnection(connection: string, path: (string | number)[], report: 
   }
 }
 
-function checkReadableFile(path: string, what: string, at: (string | number)[], report: Report): void {
+export function checkReadableFile(path: string, what: string, at: (string | number)[], report: Report): void {
   try {
     if (!statSync(path).isFile()) {
       report(at, 'error', `${what} ${path} is not a file`);

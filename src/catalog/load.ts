@@ -21,6 +21,7 @@ import {
 } from './model.js';
 import { buildDavKeys, type RawDavKeys } from './dav-keys.js';
 import { buildHosterKeys, type RawHosterKeys } from './hoster-keys.js';
+import { buildLookupKeys, type RawLookup } from './lookup-keys.js';
 import type { Problem } from './problems.js';
 import { loadSchemaValidator } from './schema.js';
 
@@ -53,6 +54,7 @@ interface RawProvider extends RawHosterKeys, RawDavKeys {
   documentation?: { url: string; description: RawText }[];
   notes?: RawText;
   oauth2?: { issuer: string; scope: string; authURL: string; tokenURL: string };
+  lookup?: RawLookup;
 }
 
 export interface LoadResult {
@@ -319,6 +321,7 @@ function buildProvider(file: string, raw: RawProvider, report: Report): Provider
     ...(raw.oauth2 !== undefined ? { oauth2: { ...raw.oauth2 } } : {}),
     ...buildDavKeys(raw, { defaultUsername, check: checkUsername }, report),
     ...buildHosterKeys(file, raw, report),
+    ...buildLookupKeys(file, raw, report),
     source: file,
   };
 }
@@ -463,6 +466,10 @@ const FRIENDLY_PATTERN: Record<string, string> = {
   connection: 'connection must be a postgresql:// URL, e.g. postgresql://autoconfig@db.hoster.example/customers',
   passwordEnv: 'passwordEnv must be the name of an environment variable (letters, digits, _)',
   listen: 'listen must be a channel name of lower-case letters, digits and _ (at most 63), as NOTIFY takes it',
+  'ldap.url': 'url must be ldap://host[:port] or ldaps://host[:port], without a path (the base DN is baseDn)',
+  'sql.connection': 'connection must be a postgresql:// URL (e.g. postgresql://autoconfig@db.example.com/mail) or sqlite:<path>',
+  'ldap.loginAttribute': 'loginAttribute must be an LDAP attribute name (e.g. uid) or OID',
+  'ldap.displayNameAttribute': 'displayNameAttribute must be an LDAP attribute name (e.g. displayName) or OID',
 };
 
 const HINTS: Record<string, string> = {
@@ -510,8 +517,12 @@ function describeSchemaError(doc: Document, error: ErrorObject): { offset: numbe
       const schema = error.parentSchema as { minimum?: number; maximum?: number };
       return { offset: offsetOf(doc, path), message: `${where}${String(value)} is outside ${schema.minimum ?? '-∞'}–${schema.maximum ?? '∞'}` };
     }
-    case 'pattern':
-      return { offset: offsetOf(doc, path), message: FRIENDLY_PATTERN[String(field)] ?? `${where}"${String(value)}" is not in the expected form` };
+    case 'pattern': {
+      // A key name can mean different things in two places (lookup's url is not a web address).
+      const parent = path.length >= 2 ? String(path[path.length - 2]) : '';
+      const friendly = FRIENDLY_PATTERN[`${parent}.${String(field)}`] ?? FRIENDLY_PATTERN[String(field)];
+      return { offset: offsetOf(doc, path), message: friendly ?? `${where}"${String(value)}" is not in the expected form` };
+    }
     case 'propertyNames':
       return { offset: offsetOf(doc, path), message: `${where}language keys must be codes like en, de, pt-BR` };
     case 'minItems':

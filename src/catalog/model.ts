@@ -111,6 +111,8 @@ export interface Provider {
   /** Absolute path of a plain text domain list (src/catalog/domain-list.ts). */
   readonly domainsFile?: string;
   readonly domainsQuery?: DomainsQuery;
+  /** Log-in names looked up in the provider's directory (src/catalog/lookup-keys.ts, src/directory/). */
+  readonly lookup?: LoginLookupConfig;
   /** The file the provider was loaded from (for messages, never for output). */
   readonly source: string;
 }
@@ -131,6 +133,60 @@ export interface DomainsQuery {
   readonly refreshSeconds: number;
   /** Bounds a connection attempt and the query alike. */
   readonly timeoutSeconds: number;
+}
+
+/**
+ * Where a provider looks log-in names up by address (issue 22): one
+ * directory and the cache in front of it. Passwords are never in the model,
+ * only where they come from.
+ */
+export interface LoginLookupConfig {
+  readonly directory: LdapDirectoryConfig | SqlDirectoryConfig;
+  readonly cache: LookupCacheConfig;
+  /** Bounds one lookup, connection included. */
+  readonly timeoutSeconds: number;
+}
+
+export interface LdapDirectoryConfig {
+  readonly kind: 'ldap';
+  /** ldap://host[:port] or ldaps://host[:port]. */
+  readonly url: string;
+  /** STARTTLS on an ldap:// connection before the bind. */
+  readonly startTls: boolean;
+  readonly bindDn: string;
+  readonly password: PasswordSource;
+  readonly baseDn: string;
+  /** RFC 4515 filter with %EMAILADDRESS%, %EMAILLOCALPART% or %EMAILDOMAIN%, filled escaped. */
+  readonly filter: string;
+  readonly loginAttribute: string;
+  readonly displayNameAttribute?: string;
+  /** Absolute path of the PEM CA file for ldaps:// and STARTTLS (default: the system's). */
+  readonly caFile?: string;
+}
+
+export type SqlDirectoryConfig =
+  | {
+      readonly kind: 'postgresql';
+      /** postgresql:// URL without a password. */
+      readonly connection: string;
+      readonly password?: PasswordSource;
+      /** One parameter, $1: the address. */
+      readonly query: string;
+    }
+  | {
+      readonly kind: 'sqlite';
+      /** Absolute path of the database file. */
+      readonly file: string;
+      /** One parameter, ?: the address. */
+      readonly query: string;
+    };
+
+export interface LookupCacheConfig {
+  /** How long a found log-in name is kept. */
+  readonly ttlSeconds: number;
+  /** How long "not found" is kept, and how long a failed directory is left alone. */
+  readonly negativeTtlSeconds: number;
+  readonly maxEntries: number;
 }
 
 /** Standard ports (IANA; RFC 8314 for implicit TLS submission on 465). */

@@ -89,6 +89,27 @@ export function redactConnection(connection: string): string {
   }
 }
 
+/**
+ * A pg client configuration from a postgresql:// URL, the password function
+ * and one timeout bounding the connection attempt and each statement. Shared
+ * with the log-in lookup (src/directory/sql.ts).
+ */
+export function postgresClientConfig(connection: string, password: (() => Promise<string>) | undefined, timeoutMs: number, clientTimeoutMarginMs = 1000): pg.ClientConfig {
+  // Parsed here rather than passed as connectionString: pg would let the
+  // URL's empty password override the password function.
+  const { password: _none, ...fromUrl } = parseIntoClientConfig(connection);
+  const timeout = Math.max(1, Math.round(timeoutMs));
+  return {
+    ...fromUrl,
+    ...(password !== undefined ? { password } : {}),
+    connectionTimeoutMillis: timeout,
+    // The server stops the query (statement_timeout); the client gives up a little later if the server cannot.
+    statement_timeout: timeout,
+    query_timeout: timeout + clientTimeoutMarginMs,
+    application_name: 'mail-autoconfig',
+  };
+}
+
 export class PostgresDomainSource {
   private readonly pool: pg.Pool;
   private readonly listeners = new Set<DomainListener>();
@@ -166,17 +187,8 @@ export class PostgresDomainSource {
   }
 
   private clientConfig(): pg.ClientConfig {
-    // Parsed here rather than passed as connectionString: pg would let the
-    // URL's empty password override the password function.
-    const { password: _none, ...fromUrl } = parseIntoClientConfig(this.options.connection);
     return {
-      ...fromUrl,
-      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
-      connectionTimeoutMillis: this.options.timeoutMs,
-      // The server stops the query (statement_timeout); the client gives up a little later if the server cannot.
-      statement_timeout: this.options.timeoutMs,
-      query_timeout: this.options.timeoutMs + 1000,
-      application_name: 'mail-autoconfig',
+      ...postgresClientConfig(this.options.connection, this.options.password, this.options.timeoutMs),
       // A LISTEN connection is idle for hours: keepalives find a dead peer.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -201,7 +213,7 @@ export class PostgresDomainSource {
     try {
       result = await this.pool.query<unknown[]>({ text: this.options.query, rowMode: 'array' });
     } catch (error) {
-      return this.failed(describeError(error));
+      return this.failed(describePostgresError(error));
     }
     if (result.fields.length !== 1) {
       const names = result.fields.map((f) => f.name).join(', ');
@@ -251,7 +263,7 @@ export class PostgresDomainSource {
       const client = new pg.Client(this.clientConfig());
       this.listenClient = client;
       const ended = new Promise<string>((resolve) => {
-        client.on('error', (error) => resolve(describeError(error)));
+        client.on('error', (error) => resolve(describePostgresError(error)));
         client.on('end', () => resolve('the connection ended'));
       });
       client.on('notification', () => void this.refresh());
@@ -266,7 +278,7 @@ export class PostgresDomainSource {
         const reason = await ended;
         if (!this.closed) this.options.log?.warn(`${this.options.name}: LISTEN ${channel} connection lost: ${reason}`);
       } catch (error) {
-        if (!this.closed && attempt === 0) this.options.log?.warn(`${this.options.name}: cannot LISTEN on ${channel}: ${describeError(error)}`);
+        if (!this.closed && attempt === 0) this.options.log?.warn(`${this.options.name}: cannot LISTEN on ${channel}: ${describePostgresError(error)}`);
       }
       this.listening = false;
       await client.end().catch(() => {});
@@ -285,7 +297,7 @@ export class PostgresDomainSource {
 }
 
 /** pg's errors in one line: the server's message and code, or the socket's. */
-function describeError(error: unknown): string {
+export function describePostgresError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { code } = error as Error & { code?: string };
   const message = error.message || (error as Error & { errors?: Error[] }).errors?.map((e) => e.message).join('; ') || error.name;
