@@ -92,6 +92,8 @@ export interface ClientCapabilities {
   readonly apple: AppleChoice;
   /** What a PACC document can carry of the provider, or why there is none (see paccChoice). */
   readonly pacc: PaccChoice;
+  /** See loginNameInWords (asked on every Thunderbird and Autodiscover request). */
+  readonly loginNameInWords: boolean;
 }
 
 /** The servers of a PACC document: one per protocol, the most preferred that fits. */
@@ -146,7 +148,7 @@ function androidServers(provider: Provider): ClientServers {
  * its answers say in words, in the reader's language, what to type.
  */
 export function loginNameInWords(provider: Provider): boolean {
-  return [...provider.incoming, ...provider.outgoing].some((s) => s.username === null && s.authentication.some((a) => a !== 'none'));
+  return capabilities(provider).loginNameInWords;
 }
 
 const decided = new WeakMap<Provider, ClientCapabilities>();
@@ -165,6 +167,7 @@ export function capabilities(provider: Provider): ClientCapabilities {
       android: androidServers(provider),
       apple: chooseApple(provider),
       pacc: paccChoice(provider),
+      loginNameInWords: [...provider.incoming, ...provider.outgoing].some((s) => s.username === null && s.authentication.some((a) => a !== 'none')),
     };
     decided.set(provider, found);
   }
