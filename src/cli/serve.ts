@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { summarize, type Catalog } from '../catalog/catalog.js';
 import { formatProblem } from '../catalog/problems.js';
 import { CatalogStore } from '../catalog/store.js';
@@ -52,7 +52,8 @@ export function signerFor(settings: Settings): SignerSource | undefined {
   return settings.signingKey && settings.signingCert ? new SignerSource({ keyFile: settings.signingKey, certFile: settings.signingCert }) : undefined;
 }
 
-export async function serve(settings: Settings): Promise<void> {
+/** The catalog of the first load, or a start-up failure when nothing can be served. */
+async function openCatalog(settings: Settings): Promise<CatalogStore> {
   const store = await CatalogStore.open(settings.providers);
   const catalog = store.current();
   if (catalog.providers.length === 0) {
@@ -63,6 +64,91 @@ export async function serve(settings: Settings): Promise<void> {
         : `none of the ${catalog.rejectedFiles.length} provider file(s) is valid; nothing to serve`,
     );
   }
+  return store;
+}
+
+/** The log lines of a catalog: each problem, then the summary. */
+function reportCatalog(log: FastifyBaseLogger, catalog: Catalog, what: string): void {
+  for (const problem of catalog.problems) log[problem.severity === 'error' ? 'error' : 'warn']({ problem: formatProblem(problem) }, 'provider file problem');
+  log.info({ providers: catalog.providers.length, domains: catalog.domainCount, skipped: catalog.rejectedFiles }, `${what}: ${summarize(catalog)}`);
+}
+
+async function startSigner(signer: SignerSource | undefined, log: FastifyBaseLogger): Promise<void> {
+  if (!signer) return void log.info('no signing certificate configured: Apple profiles are served unsigned');
+  await signer.reloadIfChanged();
+  await signer.watch();
+  if (signer.lastError) log.error({ error: signer.lastError }, 'signing certificate unusable; profiles are served unsigned until it is fixed');
+  else log.info({ notAfter: signer.loaded?.notAfter }, 'Apple profiles are signed');
+  if (signer.permissionWarning) log.warn(signer.permissionWarning);
+}
+
+/** Prometheus /metrics on a port of its own (bound to --metrics-host). */
+async function startMetricsListener(settings: Settings, metrics: Metrics, log: FastifyBaseLogger): Promise<Server | undefined> {
+  if (settings.metricsPort === undefined) return undefined;
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') return void response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
+    metrics.registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+      () => response.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.metricsPort, settings.metricsHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  log.info({ address: server.address() }, 'metrics listening');
+  return server;
+}
+
+/** What a stop must close besides the listeners. */
+interface Closable {
+  close(): unknown;
+}
+
+/**
+ * SIGTERM/SIGINT: readiness 503 for the shutdown delay, then no new
+ * connections, the requests in flight finished, and exit; every request
+ * the process read is counted as answered or not.
+ */
+function installShutdown(settings: Settings, log: FastifyBaseLogger, lifecycle: { stopping: boolean }, apps: readonly FastifyInstance[], closables: readonly (Closable | undefined)[]): void {
+  const requests = { received: 0, answered: 0 };
+  for (const app of apps) {
+    app.server.on('request', (_request, response) => {
+      requests.received++;
+      response.on('close', () => requests.answered++);
+    });
+  }
+  const stop = (signal: string): void => {
+    if (lifecycle.stopping) return;
+    lifecycle.stopping = true;
+    log.info({ signal, delayMs: settings.shutdownDelayMs }, 'stopping: readiness reports 503; then no new connections, finishing requests in flight');
+    const timer = setTimeout(() => {
+      log.warn(requests, 'requests still in flight after the grace period; exiting');
+      process.exit(1);
+    }, settings.shutdownDelayMs + SHUTDOWN_GRACE_MS);
+    timer.unref();
+    for (const closable of closables.slice(0, -1)) void closable?.close();
+    setTimeout(() => {
+      void closables.at(-1)?.close();
+      Promise.all(apps.map((app) => drain(app))).then(
+        () => {
+          log.info(requests, 'stopped');
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
+    }, settings.shutdownDelayMs);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function serve(settings: Settings): Promise<void> {
+  const store = await openCatalog(settings);
+  const catalog = store.current();
   const signer = signerFor(settings);
   const tls = settings.tlsCert && settings.tlsKey ? new TlsSource({ certFile: settings.tlsCert, keyFile: settings.tlsKey }) : undefined;
   const metrics = new Metrics(
@@ -106,27 +192,15 @@ export async function serve(settings: Settings): Promise<void> {
   const main = await buildApp(context, { ...common, ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}) });
   apps.push(main);
   const log = main.log;
-  const report = (c: Catalog, what: string): void => {
-    for (const problem of c.problems) log[problem.severity === 'error' ? 'error' : 'warn']({ problem: formatProblem(problem) }, 'provider file problem');
-    log.info({ providers: c.providers.length, domains: c.domainCount, skipped: c.rejectedFiles }, `${what}: ${summarize(c)}`);
-  };
-  report(catalog, 'catalog loaded');
-  if (signer) {
-    await signer.reloadIfChanged();
-    await signer.watch();
-    if (signer.lastError) log.error({ error: signer.lastError }, 'signing certificate unusable; profiles are served unsigned until it is fixed');
-    else log.info({ notAfter: signer.loaded?.notAfter }, 'Apple profiles are signed');
-    if (signer.permissionWarning) log.warn(signer.permissionWarning);
-  } else {
-    log.info('no signing certificate configured: Apple profiles are served unsigned');
-  }
+  reportCatalog(log, catalog, 'catalog loaded');
+  await startSigner(signer, log);
 
   store.onReload = (outcome) => {
     void domainSources.sync(outcome.catalog);
     metrics.reloads.inc();
     if (outcome.error || outcome.staleFiles.length > 0) metrics.reloadFailures.inc();
     if (outcome.error) log.error({ error: outcome.error }, 'reload failed; the catalog in service stays');
-    report(outcome.catalog, outcome.staleFiles.length ? `catalog reloaded, ${outcome.staleFiles.length} broken file(s) kept at their last good version` : 'catalog reloaded');
+    reportCatalog(log, outcome.catalog, outcome.staleFiles.length ? `catalog reloaded, ${outcome.staleFiles.length} broken file(s) kept at their last good version` : 'catalog reloaded');
   };
   await store.watch();
   process.on('SIGHUP', () => void store.reload());
@@ -144,59 +218,7 @@ export async function serve(settings: Settings): Promise<void> {
   } else {
     await main.listen({ host: settings.host, port: settings.port });
   }
-
-  let metricsServer: Server | undefined;
-  if (settings.metricsPort !== undefined) {
-    metricsServer = createServer((request, response) => {
-      if (request.url !== '/metrics') return void response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
-      metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
-        () => response.writeHead(500).end(),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      metricsServer!.once('error', reject);
-      metricsServer!.listen(settings.metricsPort, settings.metricsHost, () => {
-        metricsServer!.off('error', reject);
-        resolve();
-      });
-    });
-    log.info({ address: metricsServer.address() }, 'metrics listening');
-  }
-
-  // Every request the process reads is answered: counted here, logged at the stop.
-  const requests = { received: 0, answered: 0 };
-  for (const app of apps) {
-    app.server.on('request', (_request, response) => {
-      requests.received++;
-      response.on('close', () => requests.answered++);
-    });
-  }
-
-  const stop = (signal: string): void => {
-    if (lifecycle.stopping) return;
-    lifecycle.stopping = true;
-    log.info({ signal, delayMs: settings.shutdownDelayMs }, 'stopping: readiness reports 503; then no new connections, finishing requests in flight');
-    const timer = setTimeout(() => {
-      log.warn(requests, 'requests still in flight after the grace period; exiting');
-      process.exit(1);
-    }, settings.shutdownDelayMs + SHUTDOWN_GRACE_MS);
-    timer.unref();
-    store.close();
-    tls?.close();
-    signer?.close();
-    void domainSources.close();
-    setTimeout(() => {
-      metricsServer?.close();
-      Promise.all(apps.map((app) => drain(app))).then(
-        () => {
-          log.info(requests, 'stopped');
-          process.exit(0);
-        },
-        () => process.exit(1),
-      );
-    }, settings.shutdownDelayMs);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const metricsServer = await startMetricsListener(settings, metrics, log);
+  // The metrics listener goes last, after the shutdown delay (it is closed then, with the listeners).
+  installShutdown(settings, log, lifecycle, apps, [store, tls, signer, domainSources, metricsServer]);
 }
