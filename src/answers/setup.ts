@@ -14,9 +14,6 @@ import { lookupMailbox } from './lookup.js';
 /** No script at all, styles only from here, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-function language(exchange: Exchange): string {
-  return preferredLanguage(exchange, { fromQuery: true });
-}
 
 function html(status: number, body: Buffer, lang: string, served: Served): Answer {
   return {
@@ -40,13 +37,13 @@ const GUIDE: Served = { format: 'guide' };
 
 /** GET /: the form. */
 export async function indexPage(exchange: Exchange): Promise<Answer> {
-  const lang = language(exchange);
+  const lang = preferredLanguage(exchange, { fromQuery: true });
   return html(200, await renderPage('index', lang), lang, GUIDE);
 }
 
 /** GET /setup?emailaddress=…: the page for one mailbox, the form again with the reason, or "not served". */
 export async function setupPage(context: ServerContext, exchange: Exchange): Promise<Answer> {
-  const lang = language(exchange);
+  const lang = preferredLanguage(exchange, { fromQuery: true });
   const raw = queryParameter(exchange.query, ['emailaddress', 'email']);
   const form = async (error: string, value: string) => html(400, await renderPage('index', lang, { error, value }), lang, GUIDE);
   if (raw instanceof Refusal) return form(raw.reason, '');

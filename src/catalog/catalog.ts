@@ -15,6 +15,7 @@ export class Catalog {
   private readonly domainIndex: ReadonlyMap<string, Provider> | undefined;
   /** The hosters' own host names (autoconfig.hoster.example): the provider for any address asked there. */
   private readonly serviceHostIndex = new Map<string, Provider>();
+  private readonly idIndex = new Map<string, Provider>();
   /** MX host patterns (*.mx.hoster.example) of providers that claim customer domains by their MX. */
   readonly mxIndex = new MxPatternIndex<Provider>();
 
@@ -30,6 +31,7 @@ export class Catalog {
   ) {
     // Few names per provider: the first provider (in file order) keeps a name claimed twice.
     for (const provider of providers) {
+      this.idIndex.set(provider.id, provider);
       for (const host of provider.serviceHosts ?? []) if (!this.serviceHostIndex.has(host)) this.serviceHostIndex.set(host, provider);
       if (provider.mxPatterns?.length) this.mxIndex.add(provider, provider.mxPatterns, (p) => p.id);
     }
@@ -44,6 +46,11 @@ export class Catalog {
     if (this.domainIndex) return this.domainIndex.get(domain);
     const owner = lookupPacked(this.packed!, domain);
     return owner < 0 ? undefined : this.providers[owner];
+  }
+
+  /** The provider with this id (ids are unique in a catalog). */
+  byId(id: string): Provider | undefined {
+    return this.idIndex.get(id);
   }
 
   /** The provider claiming a service host name (ASCII, lower case, no port). */

@@ -75,8 +75,7 @@ export interface ClientCapabilities {
    * document (measured with Thunderbird 153.8).
    */
   readonly thunderbird: ClientServers;
-  /** Servers Outlook can be told about, in the provider's order (incoming first). */
-  readonly outlookServers: readonly Server[];
+  /** Servers Outlook can be told about, in the provider's order. */
   readonly outlook: ClientServers;
   /**
    * New Outlook for Windows, Outlook for Mac and Outlook for iOS/Android,
@@ -157,11 +156,9 @@ const decided = new WeakMap<Provider, ClientCapabilities>();
 export function capabilities(provider: Provider): ClientCapabilities {
   let found = decided.get(provider);
   if (found === undefined) {
-    const outlook = usable(provider, (s) => outlookMethod(s) !== undefined);
     found = {
       thunderbird: usable(provider, (s) => s.authentication.some((m) => m !== 'oauth2')),
-      outlookServers: [...outlook.incoming, ...outlook.outgoing],
-      outlook,
+      outlook: usable(provider, (s) => outlookMethod(s) !== undefined),
       outlookFamily: usable(provider, (s) => outlookMethod(s) !== undefined && outlookMethod(s) !== 'ntlm'),
       thunderbirdAutodiscover: usable(provider, (s) => thunderbirdAutodiscoverMethod(s) !== undefined && portTellsThunderbird(s)),
       android: androidServers(provider),

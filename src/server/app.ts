@@ -11,7 +11,7 @@ import { createServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { ServerContext } from '../answers/context.js';
-import { PLAIN_TEXT, queryOf, type Answer } from '../answers/exchange.js';
+import { lineAnswer, PLAIN_TEXT, queryOf, type Answer } from '../answers/exchange.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { createFront, type Front } from './front.js';
 import { applyConnectionPolicy, serverOptions, type ConnectionLimits } from './connections.js';
@@ -148,7 +148,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     }
     // A body the row could not take (too large, broken chunking): the row's own refusal.
     if (endpoint?.body) return deliver(request, reply, endpoint.body.refuse(status, 'the request could not be read'));
-    return deliver(request, reply, { status, headers: { 'content-type': PLAIN_TEXT }, body: `${oneLine(error.message ?? 'bad request')}\n`, served: null });
+    return deliver(request, reply, lineAnswer(status, oneLine(error.message ?? 'bad request'), null));
   });
   app.setNotFoundHandler((request, reply) => deliver(request, reply, notFound(request.method, request.url)));
 
@@ -181,7 +181,7 @@ function endpointRoutes(endpoint: Endpoint, pipeline: Pipeline) {
           const respond = responderFor(endpoint, request.method)!;
           const tail = endpoint.plainTail ? (request.params as { tail: string }).tail : undefined;
           const body = request.method === 'POST' && typeof request.body === 'string' ? request.body : undefined;
-          pipeline.respond(raw, reply.raw, respond, { method: request.method, query: queryOf(request.url), host: admission.host, secure: admission.secure, headers: raw.headers, tail, body }, admission);
+          pipeline.respond(raw, reply.raw, respond, pipeline.exchange(raw, admission, queryOf(request.url), tail, body), admission);
         },
       });
     }

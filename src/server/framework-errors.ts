@@ -7,7 +7,7 @@
  * here they are one fixed plain-text line like every other refusal.
  */
 import type { FastifyError } from 'fastify';
-import { PLAIN_TEXT, type Answer } from '../answers/exchange.js';
+import { lineAnswer, PLAIN_TEXT, type Answer } from '../answers/exchange.js';
 
 const REASONS: Record<string, readonly [number, string]> = {
   FST_ERR_BAD_URL: [400, 'the path is not valid percent-encoded UTF-8'],
@@ -16,5 +16,5 @@ const REASONS: Record<string, readonly [number, string]> = {
 
 export function frameworkErrorAnswer(error: FastifyError): Answer {
   const [status, reason] = REASONS[error.code] ?? [400, 'the request is not valid'];
-  return { status, headers: { 'content-type': PLAIN_TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' }, body: `${reason}\n`, served: null };
+  return lineAnswer(status, reason, null, { 'content-type': PLAIN_TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
 }

@@ -18,7 +18,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import proxyAddr from 'proxy-addr';
 import type { RequestMetrics } from '../answers/context.js';
-import { PLAIN_TEXT, type Answer, type Exchange, type Respond } from '../answers/exchange.js';
+import { lineAnswer, PLAIN_TEXT, type Answer, type Exchange, type Query, type Respond } from '../answers/exchange.js';
 import { normalizeDomain } from '../mailbox.js';
 import { logRequest, wantsHsts } from './observe.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -51,10 +51,8 @@ const ADMITTED = Symbol('admission');
 type Admitted = IncomingMessage & { [ADMITTED]?: Admission };
 
 /** The one line a request gets when answering it failed; the error itself goes to the log. */
-export const INTERNAL_ERROR_LINE = 'internal error; the problem has been logged\n';
-
 export function internalError(): Answer {
-  return { status: 500, headers: { 'content-type': PLAIN_TEXT }, body: INTERNAL_ERROR_LINE, served: null };
+  return lineAnswer(500, 'internal error; the problem has been logged', null);
 }
 
 const HSTS = 'max-age=31536000';
@@ -86,6 +84,15 @@ export class Pipeline {
     return { started, host, secure, refusal: this.rateLimit(request) };
   }
 
+  /**
+   * The exchange an answer reads, built in one place for both transports:
+   * one literal with every field (the same hidden class for every request;
+   * see front.ts), the host and scheme as admission read them.
+   */
+  exchange(request: IncomingMessage, admission: Admission, query: Query, tail: string | undefined, body: string | undefined): Exchange {
+    return { method: request.method ?? '', query, host: admission.host, secure: admission.secure, headers: request.headers, tail, body };
+  }
+
   /** The admission the front took for a request it handed over, or a new one (requests injected in tests). */
   admission(request: IncomingMessage): Admission {
     return (request as Admitted)[ADMITTED] ?? this.admit(request);
@@ -105,7 +112,7 @@ export class Pipeline {
     const wait = limiter.take(address);
     if (wait <= 0) return undefined;
     const reason = `too many requests from your address; try again in ${wait} s`;
-    return { status: 429, headers: { 'content-type': PLAIN_TEXT, 'retry-after': String(wait) }, body: `${reason}\n`, served: null };
+    return lineAnswer(429, reason, null, { 'content-type': PLAIN_TEXT, 'retry-after': String(wait) });
   }
 
   /** Answer `exchange` with `respond` and complete the request; a failure gets the 500 line. */
@@ -154,7 +161,7 @@ export class Pipeline {
   redirectToHttps(request: IncomingMessage, admission: Admission): Answer {
     const host = hostWithoutPort(admission.host ?? '');
     if (normalizeDomain(host) === null && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
-      return { status: 400, headers: { 'content-type': PLAIN_TEXT }, body: 'the Host header is not a host name; use https\n', served: null };
+      return lineAnswer(400, 'the Host header is not a host name; use https', null);
     }
     const port = this.options.redirectToHttpsPort;
     return { status: 308, headers: { location: `https://${host}${port === 443 ? '' : `:${port}`}${originPath(request.url ?? '/')}` }, body: '', served: null };
@@ -163,7 +170,7 @@ export class Pipeline {
 
 /** The answer for a path (or method) no row serves. */
 export function notFound(method: string, url: string): Answer {
-  return { status: 404, headers: { 'content-type': PLAIN_TEXT }, body: `nothing here: ${method} ${safePath(url)}\n`, served: null };
+  return lineAnswer(404, `nothing here: ${method} ${safePath(url)}`, null);
 }
 
 /** The last entry of a header a proxy chain appends to ("a, b" or given twice). */

@@ -76,7 +76,7 @@ export class DomainSources {
   /** The provider whose database lists `domain` (ASCII, lower case), in the catalog in service. */
   byDomain(domain: string, catalog: Catalog): Provider | undefined {
     for (const [id, entry] of this.entries) {
-      if (entry.domains.has(domain)) return catalog.providers.find((p) => p.id === id);
+      if (entry.domains.has(domain)) return catalog.byId(id);
     }
     return undefined;
   }

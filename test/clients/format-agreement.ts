@@ -97,7 +97,8 @@ t.test('Thunderbird, Outlook and Apple describe the same servers, ports and TLS 
     const tbServers = [...tb.incomingServer, ...tb.outgoingServer].map((s: any) => `${s['@type']} ${s.hostname}:${s.port} ${tls(s.socketType)}`);
 
     // Outlook: the same servers, in the same order, minus those it cannot use (OAuth2/CRAM-MD5 only).
-    const usable = capabilities(provider).outlookServers;
+    const { incoming: outlookIncoming, outgoing: outlookOutgoing } = capabilities(provider).outlook;
+    const usable = [...outlookIncoming, ...outlookOutgoing];
     if (usable.length < provider.incoming.length + provider.outgoing.length) outlookReduced++;
     if (capabilities(provider).outlook.missing === undefined) {
       const account = parseXml(renderOutlook(provider, mailbox.domain, mailbox).toString()).Autodiscover.Response.Account;
