@@ -11,6 +11,13 @@ export interface Mailbox {
   readonly localPart: string;
   /** ASCII (punycode), lower case, no trailing dot. */
   readonly domain: string;
+  /**
+   * The log-in name the provider's directory gave for this address (a
+   * provider's `lookup`, src/directory/), which LOOKED_UP_LOGIN stands for.
+   */
+  readonly login?: string;
+  /** The person's name from the directory, where it has one (Outlook's and Apple's display name). */
+  readonly displayName?: string;
 }
 
 export type AddressProblem = 'empty' | 'control' | 'badCharacter' | 'tooLong' | 'noAt' | 'noLocal' | 'noDomain' | 'twoAt' | 'badLocal' | 'localTooLong' | 'badDomain';
@@ -131,10 +138,19 @@ export function parseAddress(raw: string): ParseResult<Mailbox> {
 export const PLACEHOLDERS = ['%EMAILADDRESS%', '%EMAILLOCALPART%', '%EMAILDOMAIN%'] as const;
 const PLACEHOLDER = /%EMAILADDRESS%|%EMAILLOCALPART%|%EMAILDOMAIN%/g;
 
+/**
+ * The user name of every server once the directory has given the mailbox's
+ * log-in name (answers/login-names.ts). Never written in a provider file:
+ * the loader accepts only PLACEHOLDERS there, and this is not one of them.
+ */
+export const LOOKED_UP_LOGIN = '%LOGINNAME%';
+
 /** Fill a user-name (or host) template for a mailbox. */
 export function fillTemplate(template: string, mailbox: Mailbox): string {
   // The user name of almost every provider.
   if (template === '%EMAILADDRESS%') return mailbox.address;
+  // Only a mailbox with a looked-up name is rendered with this template.
+  if (template === LOOKED_UP_LOGIN) return mailbox.login ?? '';
   return template.replace(PLACEHOLDER, (name) =>
     name === '%EMAILADDRESS%' ? mailbox.address : name === '%EMAILLOCALPART%' ? mailbox.localPart : mailbox.domain,
   );

@@ -45,6 +45,9 @@ t.test('schema and rule violations name file, line and column', async (t) => {
     expectError(t, GOOD.replace('{ host: smtp.good.example }', '{ host: smtp.good.example, authentication: CRAM-MD5 }'), 7, 48, /"CRAM-MD5" is not one of .*password-encrypted/));
   t.test('unknown placeholder', async (t) =>
     expectError(t, GOOD.replace('{ type: imap, host: imap.good.example }', '{ type: imap, host: imap.good.example, username: "%EMAILADRESS%" }'), 5, 54, /unknown placeholder "%EMAILADRESS%"/));
+  // The looked-up log-in name's template is the service's own: a provider file cannot claim it.
+  t.test('the looked-up log-in name placeholder', async (t) =>
+    expectError(t, GOOD.replace('{ type: imap, host: imap.good.example }', '{ type: imap, host: imap.good.example, username: "%LOGINNAME%" }'), 5, 54, /unknown placeholder "%LOGINNAME%"/));
   t.test('plain socket without allowInsecureTransport', async (t) =>
     expectError(t, GOOD.replace('{ type: imap, host: imap.good.example }', '{ type: imap, host: imap.good.example, socketType: plain }'), 5, 56, /allowInsecureTransport/));
   t.test('invalid domain name', async (t) =>

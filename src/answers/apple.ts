@@ -50,11 +50,15 @@ export function appleAnswer(context: ServerContext): Respond {
         body,
         served: { format: 'apple', domain: lookup.domain },
       });
-      const options = { identifierPrefix: context.identifierPrefix, ...(fullName !== undefined ? { fullName } : {}) };
-      const unsigned = () => renderApple(lookup.provider, mailbox, choice.servers, options);
+      // The name given in the link wins over the directory's.
+      const name = fullName ?? lookup.mailbox?.displayName;
+      const options = { identifierPrefix: context.identifierPrefix, ...(name !== undefined ? { fullName: name } : {}) };
+      // The mailbox as found: with the log-in name where the provider's directory gave one.
+      const found = lookup.mailbox ?? mailbox;
+      const unsigned = () => renderApple(lookup.provider, found, choice.servers, options);
       if (!context.signer) return profile(unsigned());
       // What the unsigned profile is made of besides the provider (see SignedProfileCache).
-      const variant = `${options.identifierPrefix}\0${mailbox.address}\0${fullName ?? ''}`;
+      const variant = `${options.identifierPrefix}\0${mailbox.address}\0${name ?? ''}\0${lookup.mailbox?.login ?? ''}`;
       const finish = (signer: ProfileSigner | undefined): Answer | Promise<Answer> => {
         if (!signer) return profile(unsigned());
         const hit = signed.get(signer, lookup.provider, variant);

@@ -5,6 +5,7 @@
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
+import type { LoginLookups } from '../directory/logins.js';
 import type { SignerSource } from '../keys/signer-source.js';
 import type { DomainSources } from '../sources/domain-sources.js';
 import type { MxResolver } from '../sources/mx.js';
@@ -27,6 +28,8 @@ export interface ServerContext {
   readonly domainSources?: DomainSources;
   /** MX lookups for domains the catalog does not list, when a provider claims domains by MX pattern. */
   readonly mx?: MxResolver;
+  /** Log-in names from the providers' directories, for the providers with a `lookup`. */
+  readonly logins?: LoginLookups;
   /** Set when a stop has begun: /readyz answers 503 so load balancers drain this instance. */
   readonly lifecycle?: { stopping: boolean };
 }

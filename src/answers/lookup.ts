@@ -8,6 +8,7 @@ import { normalizeDomain, parseAddress, type Mailbox } from '../mailbox.js';
 import { message } from '../messages.js';
 import { matchMx } from '../sources/mx.js';
 import type { ServerContext } from './context.js';
+import { withLoginName } from './login-names.js';
 import { queryParameter, Refusal, type Exchange } from './exchange.js';
 
 export interface Lookup {
@@ -58,9 +59,9 @@ function found(provider: Provider, domain: string, mailbox: Mailbox | undefined)
   return mailbox === undefined ? { provider, domain } : { provider, domain, mailbox };
 }
 
-/** Find the provider for a mailbox. */
+/** Find the provider for a mailbox, and the mailbox's log-in name where the provider looks them up. */
 export function lookupMailbox(context: ServerContext, mailbox: Mailbox, host: string | undefined): Found {
-  return findProvider(context, mailbox.domain, host, mailbox);
+  return settle(findProvider(context, mailbox.domain, host, mailbox), (found) => withLoginName(context, found));
 }
 
 /** Host names that stand for the mail domain after their first label (ua-auto-config: PACC). */

@@ -67,6 +67,10 @@ export async function readyz(context: ServerContext, exchange: Exchange, metrics
   for (const source of context.domainSources?.readiness() ?? []) {
     if (!source.ok) warnings.push(`the domain database of provider ${source.provider} cannot be read; its last good list of ${source.domains} domain(s) is served`);
   }
+  const logins = context.logins?.readiness() ?? [];
+  for (const { provider, state } of logins) {
+    if (state.down) warnings.push(`the log-in directory of provider ${provider} does not answer; answers carry the provider's user names until it does`);
+  }
   if (context.lifecycle?.stopping) return jsonAnswer(503, { status: 'stopping' }, OPS);
   const ready = catalog.providers.length > 0;
   return jsonAnswer(
@@ -91,6 +95,15 @@ export async function readyz(context: ServerContext, exchange: Exchange, metrics
       tls: context.tls ? { notAfter: context.tls.notAfter.toISOString(), error: context.tls.lastError ?? null } : null,
       // A database that is down keeps its last good list in service: degraded, still ready.
       domainSources: context.domainSources?.readiness().map((s) => ({ ...s, lastError: full ? s.lastError : s.lastError && 'the last query failed' })) ?? [],
+      // A directory that is down costs looked-up names, not answers: degraded, still ready.
+      // Where it is and why it failed only with the token (a host name, a server's message).
+      loginLookups: logins.map(({ provider, state }) => ({
+        provider,
+        down: state.down,
+        lastSuccessAt: state.lastSuccessAt?.toISOString() ?? null,
+        cacheEntries: state.cacheEntries,
+        ...(full ? { directory: state.directory, lastError: state.lastError ?? null, counts: state.counts } : {}),
+      })),
       warnings,
     },
     OPS,

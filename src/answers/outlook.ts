@@ -20,7 +20,8 @@ import { capabilities, loginNameInWords } from '../clients/capabilities.js';
 import type { ServerContext } from './context.js';
 import { JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
 import { preferredLanguage } from './language.js';
-import { domainFromHost, lookupMailbox, lookupRequest, mailboxFrom, settle, type Lookup } from './lookup.js';
+import { domainFromHost, findProvider, lookupMailbox, lookupRequest, mailboxFrom, settle, type Lookup } from './lookup.js';
+import { forThunderbird } from './login-names.js';
 
 const ERROR_STATUS: Record<AutodiscoverErrorKind, number> = {
   invalidRequest: 400,
@@ -58,16 +59,18 @@ function settings(exchange: Exchange, lookup: Lookup | Refusal): Answer {
     return outlookError(lookup.status === 404 ? 'notFound' : 'invalidRequest', lookup.reason);
   }
   const reader = readerOf(exchange);
-  const usable = reader === 'thunderbird' ? capabilities(lookup.provider).thunderbirdAutodiscover : capabilities(lookup.provider).outlook;
+  // Thunderbird's Autodiscover reader goes through the same JXON as its autoconfig reader.
+  const provider = reader === 'thunderbird' ? forThunderbird(lookup) : lookup.provider;
+  const usable = reader === 'thunderbird' ? capabilities(provider).thunderbirdAutodiscover : capabilities(provider).outlook;
   // A client that can use no server of one direction gets the error document,
   // so it offers manual set-up, never an account that cannot receive or send.
   if (usable.missing !== undefined) return outlookError('noSettings', `the provider has no ${usable.missing} server ${reader === 'thunderbird' ? 'Thunderbird' : 'Outlook'} can use through Autodiscover (its sign-in method or TLS port)`);
-  const worded = loginNameInWords(lookup.provider);
+  const worded = loginNameInWords(provider);
   const language = worded && reader === 'thunderbird' ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
   return {
     status: 200,
     headers: worded ? WORDED_HEADERS : SETTINGS_HEADERS,
-    body: renderOutlook(lookup.provider, lookup.domain, lookup.mailbox, reader, language),
+    body: renderOutlook(provider, lookup.domain, lookup.mailbox, reader, language),
     served: { format: 'outlook', domain: lookup.domain },
   };
 }
@@ -116,7 +119,8 @@ export function outlookJson(context: ServerContext, exchange: Exchange, address:
   if (address === undefined || address === '') return error(400, 'InvalidUser', 'the Email parameter is missing');
   const mailbox = mailboxFrom(address);
   if (mailbox instanceof Refusal) return error(400, 'InvalidUser', mailbox.reason);
-  return settle(lookupMailbox(context, mailbox, exchange.host), (lookup) => {
+  // Only where the settings are: no log-in name is looked up for this one.
+  return settle(findProvider(context, mailbox.domain, exchange.host, mailbox), (lookup) => {
     if (lookup instanceof Refusal) return error(lookup.status === 503 ? 503 : 404, 'InvalidUser', lookup.reason);
     const base = publicBase(context, exchange);
     if (base instanceof Refusal) return error(400, 'InvalidRequest', base.reason);

@@ -56,7 +56,8 @@ export async function setupPage(context: ServerContext, exchange: Exchange): Pro
   const lookup = await lookupMailbox(context, mailbox, exchange.host);
   if (lookup instanceof Refusal) return html(lookup.status === 503 ? 503 : 404, await renderPage('not-found', lang, { mailbox }), lang, GUIDE);
   const base = context.publicBaseUrl ?? `${exchange.secure ? 'https' : 'http'}://${exchange.host ?? ''}`;
-  const body = await renderGuide(lookup.provider, mailbox, {
+  // The mailbox as found: with the log-in name where the provider's directory gave one.
+  const body = await renderGuide(lookup.provider, lookup.mailbox ?? mailbox, {
     language: lang,
     profileUrl: `${base}/mobileconfig?${new URLSearchParams({ emailaddress: mailbox.address }).toString()}`,
   });

@@ -9,6 +9,7 @@ import { normalizeDomain } from '../mailbox.js';
 import type { ServerContext } from './context.js';
 import { cacheableAnswer, Refusal, refusalAnswer, type Answer, type Exchange } from './exchange.js';
 import { preferredLanguage } from './language.js';
+import { forThunderbird } from './login-names.js';
 import { lookupDomain, lookupRequest, settle, type Lookup } from './lookup.js';
 
 const HEADERS = {
@@ -25,11 +26,13 @@ const WORDED_HEADERS = { ...HEADERS, vary: 'Accept-Language' };
 const MAILBOX_WORDED_HEADERS = { ...MAILBOX_HEADERS, vary: 'Accept-Language' };
 const ADDRESS_PARAMETERS = ['emailaddress'];
 
+
 function answer(exchange: Exchange, lookup: Lookup | Refusal): Answer {
   if (lookup instanceof Refusal) return refusalAnswer(lookup, { format: 'thunderbird' });
-  const worded = loginNameInWords(lookup.provider);
+  const provider = forThunderbird(lookup);
+  const worded = loginNameInWords(provider);
   const language = worded ? preferredLanguage(exchange, { fromQuery: false }) : 'en';
-  const { body, etag } = thunderbirdResponse(lookup.provider, lookup.domain, lookup.mailbox, language);
+  const { body, etag } = thunderbirdResponse(provider, lookup.domain, lookup.mailbox, language);
   const headers = lookup.mailbox ? (worded ? MAILBOX_WORDED_HEADERS : MAILBOX_HEADERS) : worded ? WORDED_HEADERS : HEADERS;
   return cacheableAnswer(exchange, headers, body, etag, { format: 'thunderbird', domain: lookup.domain });
 }

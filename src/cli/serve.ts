@@ -17,6 +17,7 @@ import { METRICS_CONTENT_TYPE } from '../answers/ops.js';
 import { Metrics } from '../server/metrics.js';
 import { TlsSource } from '../keys/tls-source.js';
 import { DomainSources } from '../sources/domain-sources.js';
+import { LoginLookups } from '../directory/logins.js';
 import { MxResolver } from '../sources/mx.js';
 import { logOutput } from './log-output.js';
 import type { Settings } from './options.js';
@@ -161,11 +162,14 @@ export async function serve(settings: Settings): Promise<void> {
   const lifecycle = { stopping: false };
   // Customer domains from the hosters' databases, and MX lookups for the
   // domains no list names: one of each per process, kept across reloads.
-  const domainSources = new DomainSources(process.env, {
-    info: (line) => console.log(JSON.stringify({ level: 30, time: Date.now(), msg: line })),
-    warn: (line) => console.log(JSON.stringify({ level: 40, time: Date.now(), msg: line })),
-  });
+  const sourceLog = {
+    info: (line: string) => console.log(JSON.stringify({ level: 30, time: Date.now(), msg: line })),
+    warn: (line: string) => console.log(JSON.stringify({ level: 40, time: Date.now(), msg: line })),
+  };
+  const domainSources = new DomainSources(process.env, sourceLog);
   await domainSources.sync(catalog);
+  // Log-in names from the providers' directories: connected on first use, kept across reloads.
+  const logins = new LoginLookups(process.env, sourceLog);
   const mx = new MxResolver({ ...(settings.dnsServers.length > 0 ? { servers: [...settings.dnsServers] } : {}), timeoutMs: settings.mxTimeoutMs });
   const context: ServerContext = {
     catalog: () => store.current(),
@@ -178,6 +182,7 @@ export async function serve(settings: Settings): Promise<void> {
     lifecycle,
     domainSources,
     mx,
+    logins,
   };
   const output = logOutput();
   metrics.countDroppedLogLines(() => output.dropped);
@@ -197,6 +202,7 @@ export async function serve(settings: Settings): Promise<void> {
 
   store.onReload = (outcome) => {
     void domainSources.sync(outcome.catalog);
+    logins.sync(outcome.catalog);
     metrics.reloads.inc();
     if (outcome.error || outcome.staleFiles.length > 0) metrics.reloadFailures.inc();
     if (outcome.error) log.error({ error: outcome.error }, 'reload failed; the catalog in service stays');
@@ -220,5 +226,5 @@ export async function serve(settings: Settings): Promise<void> {
   }
   const metricsServer = await startMetricsListener(settings, metrics, log);
   // The metrics listener goes last, after the shutdown delay (it is closed then, with the listeners).
-  installShutdown(settings, log, lifecycle, apps, [store, tls, signer, domainSources, metricsServer]);
+  installShutdown(settings, log, lifecycle, apps, [store, tls, signer, domainSources, logins, metricsServer]);
 }

@@ -51,11 +51,14 @@ export type OutlookReader = 'outlook' | 'thunderbird';
  * out and Outlook asks for it.
  */
 export function renderOutlook(provider: Provider, domain: string, mailbox?: Mailbox, reader: OutlookReader = 'outlook', language = 'en'): Buffer {
-  const key = `${reader} ${mailbox ? 'with login' : 'without login'} ${language}`;
-  return cache.get(provider, key, () => buildSettings(provider, mailbox !== undefined, reader, language)).render({ domain, mailbox });
+  const named = mailbox?.displayName !== undefined;
+  const key = `${reader} ${mailbox ? 'with login' : 'without login'} ${language}${named ? ' named' : ''}`;
+  return cache
+    .get(provider, key, () => buildSettings(provider, mailbox !== undefined, named, reader, language))
+    .render({ domain, mailbox, ...(named ? { values: { fullName: mailbox.displayName } } : {}) });
 }
 
-function buildSettings(provider: Provider, withLoginName: boolean, reader: OutlookReader, language: string): PreparedDocument {
+function buildSettings(provider: Provider, withLoginName: boolean, named: boolean, reader: OutlookReader, language: string): PreparedDocument {
   const holes = new HoleMarkers();
   const onOff = (value: boolean): string => (value ? 'on' : 'off');
   const forThunderbird = reader === 'thunderbird';
@@ -90,6 +93,9 @@ function buildSettings(provider: Provider, withLoginName: boolean, reader: Outlo
       '@xmlns': RESPONSE_NS,
       Response: {
         '@xmlns': OUTLOOK_RESPONSE_NS,
+        // The person's name from the provider's directory: Outlook fills "Your name" with it
+        // (User/DisplayName, https://learn.microsoft.com/previous-versions/office/office-2010/bb204152(v=exchg.140)).
+        ...(named ? { User: { DisplayName: holes.value('fullName') } } : {}),
         Account: { AccountType: 'email', Action: 'settings', Protocol: [...usable.incoming, ...usable.outgoing].map(protocol) },
       },
     },

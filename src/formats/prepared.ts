@@ -179,7 +179,9 @@ export class PreparedDocument {
    */
   etag(domain: string, mailbox: Mailbox | undefined): string {
     if (this.slotHole.length === 0) return `"${this.tag}"`;
-    const hash = fnv1a(domain, mailbox ? fnv1a(mailbox.address) : FNV_OFFSET);
+    let hash = fnv1a(domain, mailbox ? fnv1a(mailbox.address) : FNV_OFFSET);
+    // A looked-up log-in name (and name) may change in the directory while the address stays.
+    if (mailbox?.login !== undefined) hash = fnv1a(`\0${mailbox.login}\0${mailbox.displayName ?? ''}`, hash);
     return `"${this.tag}-${hash.toString(36)}"`;
   }
 

@@ -136,6 +136,10 @@ function pop3Options(provider: Provider): Record<string, unknown> {
  * itself ("12345") arrives intact, and Thunderbird 153 converts no dates.
  */
 export function keepJxonSafe(template: string, filled: string): string {
-  const altered = /^(?:true|false)$/i.test(filled) || (filled.trim() !== '' && Number.isFinite(Number(filled)) && String(Number.parseFloat(filled)) !== filled);
-  return altered ? template : filled;
+  return thunderbirdAlters(filled) ? template : filled;
+}
+
+/** Whether Thunderbird's JXON would read `text` as something else (a boolean, or a number that writes back otherwise). */
+export function thunderbirdAlters(text: string): boolean {
+  return /^(?:true|false)$/i.test(text) || (text.trim() !== '' && Number.isFinite(Number(text)) && String(Number.parseFloat(text)) !== text);
 }
