@@ -6,6 +6,10 @@ COPY src ./src
 COPY providers ./providers
 COPY templates ./templates
 RUN npm ci
+# better-sqlite3 (optional: SQLite log-in lookups) builds or fetches its native
+# binding in its install script; the run stage skips scripts, so it takes the
+# binding built here, on the same base image. An empty folder where it failed.
+RUN mkdir -p node_modules/better-sqlite3/build
 
 # Run: production dependencies only, non-root, read-only friendly.
 FROM node:20-bookworm-slim
@@ -15,6 +19,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the build already ran in the first stage (prepare).
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/node_modules/better-sqlite3/build ./node_modules/better-sqlite3/build
 COPY providers ./providers
 COPY providers /providers
 COPY templates ./templates

@@ -66,6 +66,8 @@ t.test('the Dockerfile builds and starts with the README\'s npm scripts', async 
   t.match(dockerfile, /^RUN npm ci$/m, 'build stage: npm ci runs the build (prepare)');
   t.match(scripts.prepare, 'npm run build');
   t.match(dockerfile, /^RUN npm ci --omit=dev --ignore-scripts/m, 'runtime: production dependencies only');
+  t.match(dockerfile, /^COPY --from=build \/app\/node_modules\/better-sqlite3\/build \.\/node_modules\/better-sqlite3\/build$/m,
+    'runtime: the SQLite binding built in the first stage (its install script is skipped there)');
   t.match(dockerfile, /^USER node$/m, 'non-root');
   t.match(dockerfile, /^HEALTHCHECK .*\/healthz/m);
   t.match(dockerfile, /^CMD \["npm", "start"\]$/m, 'starts with the README\'s start command');
