@@ -120,7 +120,12 @@ t.test('log-in names from LDAP, PostgreSQL and SQLite in every answer', { skip: 
     writeFileSync(join(plain, `${domain}.yaml`), hosterYaml(domain, ''));
   }
   const args = (dir: string) => ['--providers', dir, '--port', '0', '--rate-limit', '0'];
-  const served = await spawnServe(t, args(folder));
+  const token = 'metrics-token-for-the-test';
+  const served = await spawnServe(t, [...args(folder), '--metrics-token', token]);
+  const metric = async (line: RegExp) => {
+    const text = (await request(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text;
+    return Number(line.exec(text)?.[1] ?? NaN);
+  };
   const url = served.urls[0]!;
   const plainUrl = (await spawnServe(t, args(plain))).urls[0]!;
 
@@ -204,9 +209,15 @@ t.test('log-in names from LDAP, PostgreSQL and SQLite in every answer', { skip: 
     t.same(ready.loginLookups.find((l) => l.provider === 'kunde-example')?.down, true);
     t.notOk(JSON.stringify(ready).includes(slapd.bindPassword), 'no password in /readyz');
     t.notOk(ready.loginLookups.some((l) => l.directory !== undefined), 'where the directory is: only with the metrics token');
+    const full = JSON.parse((await request(`${url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).text) as typeof ready & { loginLookups: { lastError: string | null }[] };
+    t.match(full.loginLookups.find((l) => l.provider === 'kunde-example'), { directory: /^ldap ldap:\/\/127\.0\.0\.1/, lastError: /1000 ms/ }, 'with the token: where, and why');
+    t.equal(await metric(/^mail_autoconfig_login_directory_down\{provider="kunde-example"\} (\d+)$/m), 1, 'metrics: the directory is down');
+    t.ok(await metric(/^mail_autoconfig_login_lookups_total\{provider="kunde-example",event="timeouts"\} (\d+)$/m) >= 1, 'metrics: the timeout counted');
+    t.ok(await metric(/^mail_autoconfig_login_lookups_total\{provider="kunde-example",event="skipped_while_down"\} (\d+)$/m) >= 3, 'metrics: the other answers did not ask');
     slapd.resume();
     await sleep(2100); // the down period (negativeTtlSeconds: 2)
     t.same(usernames((await ask.thunderbird(url, 'alice@kunde.example')).text), ['u100', 'u100'], 'the name is back once the directory answers again');
+    t.equal(await metric(/^mail_autoconfig_login_directory_down\{provider="kunde-example"\} (\d+)$/m), 0, 'metrics: the directory is up again');
     t.notOk(served.lines.some((line) => line.includes(slapd.bindPassword)), 'no password in the log');
     t.notOk(served.lines.some((line) => line.includes('alice@kunde.example')), 'no address in the log');
     t.ok(served.lines.some((line) => line.includes('the directory answers again')), 'the recovery is logged');

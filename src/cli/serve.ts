@@ -187,6 +187,7 @@ export async function serve(settings: Settings): Promise<void> {
   const output = logOutput();
   metrics.countDroppedLogLines(() => output.dropped);
   metrics.watchEventLoop();
+  metrics.watchLoginLookups(() => logins.readiness());
   const common = {
     logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,

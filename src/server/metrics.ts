@@ -3,6 +3,7 @@
  * catalog reloads, catalog size, certificate lifetimes. One registry per
  * application, so several apps in one process (tests) do not collide.
  */
+import type { LoginLookupReadiness } from '../directory/logins.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Catalog } from '../catalog/catalog.js';
@@ -67,6 +68,36 @@ export class Metrics {
         const now = dropped();
         this.inc(now - counted);
         counted = now;
+      },
+    });
+  }
+
+  /**
+   * The log-in lookups of the providers' directories (directory/logins.ts):
+   * their counts as they are when scraped, and whether a directory is down
+   * (left alone after a failure, answers going out without looked-up names).
+   */
+  watchLoginLookups(readiness: () => readonly LoginLookupReadiness[]): void {
+    new Counter({
+      name: 'mail_autoconfig_login_lookups_total',
+      help: 'Log-in lookups by provider and event: lookups, cache_hits, coalesced, directory_queries, found, not_found, answer_errors, failures, timeouts, skipped_while_down.',
+      labelNames: ['provider', 'event'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, state } of readiness()) {
+          for (const [event, count] of Object.entries(state.counts)) this.inc({ provider, event: event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mail_autoconfig_login_directory_down',
+      help: 'Whether the provider\'s log-in directory is left alone after a failure (1) or asked (0).',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, state } of readiness()) this.set({ provider }, state.down ? 1 : 0);
       },
     });
   }
