@@ -64,6 +64,8 @@ function comparable(response: { status: number; headers: Record<string, string>;
   return JSON.stringify({ status: response.status, headers, body: response.text });
 }
 
+/** The "sets itself up" line of one client's section of the setup page. */
+const autoLine = (html: string, client: string): string => new RegExp(`<section id="client-${client}"[\\s\\S]*?<p class="auto">([\\s\\S]*?)</p>`).exec(html)?.[1] ?? '';
 const usernames = (xml: string): string[] => [...xml.matchAll(/<username>([^<]*)<\/username>/g)].map((m) => m[1]!);
 const loginNames = (xml: string): string[] => [...xml.matchAll(/<LoginName>([^<]*)<\/LoginName>/g)].map((m) => m[1]!);
 
@@ -156,6 +158,8 @@ t.test('log-in names from LDAP, PostgreSQL and SQLite in every answer', { skip: 
     t.equal(setup.status, 200);
     t.match(setup.text, /u100/, 'the setup page shows the log-in name');
     t.notMatch(setup.text, /your account number from the customer menu/, 'and no longer asks for the account number');
+    t.notMatch(autoLine(setup.text, 'tb'), /Edit configuration/, 'Thunderbird gets the name: nothing to edit');
+    t.match(autoLine(setup.text, 'android'), /replace the Username “Enter your user name” with u100/, 'Thunderbird for Android sends no address, so it gets the hint: type u100');
     const aliased = await ask.thunderbird(url, 'a.smith@kunde.example');
     t.same(usernames(aliased.text), ['u100', 'u100'], 'an alias finds the same log-in name');
     t.not(aliased.headers.etag, tb.headers.etag, 'the two addresses have their own validators');
@@ -167,7 +171,7 @@ t.test('log-in names from LDAP, PostgreSQL and SQLite in every answer', { skip: 
     t.notMatch(tb.text, /012345|12345/);
     t.same(loginNames((await ask.outlook(url, 'carol@kunde.example')).text), ['012345', '012345'], 'Outlook reads text as text');
     t.match((await ask.apple(url, 'carol@kunde.example')).text, /<key>IncomingMailServerUsername<\/key>\s*<string>012345<\/string>/);
-    t.match((await ask.setup(url, 'carol@kunde.example')).text, /012345/, 'the setup page names it for typing');
+    t.match(autoLine((await ask.setup(url, 'carol@kunde.example')).text, 'tb'), /replace the Username “Enter your user name” with 012345/, 'the setup page tells Thunderbird users to type it');
   });
 
   await t.test('found in PostgreSQL and in SQLite; quotes are data', async (t) => {

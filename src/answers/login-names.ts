@@ -74,6 +74,12 @@ export function withLoginAsked(provider: Provider): Provider {
   return view(askedViews, provider, null);
 }
 
+/** The provider a view was made of (the catalog's); a provider that is no view is its own. */
+export function withoutLookup(provider: Provider): Provider {
+  return originals.get(provider) ?? provider;
+}
+const originals = new WeakMap<Provider, Provider>();
+
 function view(views: WeakMap<Provider, Provider>, provider: Provider, username: string | null): Provider {
   let made = views.get(provider);
   if (made === undefined) {
@@ -87,6 +93,7 @@ function view(views: WeakMap<Provider, Provider>, provider: Provider, username: 
       ...(provider.carddav ? { carddav: dav(provider.carddav) } : {}),
     };
     views.set(provider, made);
+    originals.set(made, withoutLookup(provider));
   }
   return made;
 }

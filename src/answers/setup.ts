@@ -10,6 +10,8 @@ import type { ServerContext } from './context.js';
 import { queryParameter, Refusal, type Answer, type Exchange, type Served } from './exchange.js';
 import { preferredLanguage } from './language.js';
 import { lookupMailbox } from './lookup.js';
+import { forThunderbird, withoutLookup } from './login-names.js';
+import { loginNameInWords } from '../clients/capabilities.js';
 
 /** No script at all, styles only from here, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -59,6 +61,10 @@ export async function setupPage(context: ServerContext, exchange: Exchange): Pro
   // The mailbox as found: with the log-in name where the provider's directory gave one.
   const body = await renderGuide(lookup.provider, lookup.mailbox ?? mailbox, {
     language: lang,
+    // With a looked-up name, each Thunderbird is told it in words where its own answer does so.
+    ...(lookup.mailbox?.login !== undefined
+      ? { loginInWords: { thunderbird: loginNameInWords(forThunderbird(lookup)), android: loginNameInWords(withoutLookup(lookup.provider)) } }
+      : {}),
     profileUrl: `${base}/mobileconfig?${new URLSearchParams({ emailaddress: mailbox.address }).toString()}`,
   });
   return html(200, body, lang, { format: 'guide', domain: lookup.domain });

@@ -54,6 +54,19 @@ export interface Row {
 
 type Works = Record<'tb' | 'outlook' | 'apple' | 'android', boolean>;
 
+/**
+ * Whether Thunderbird desktop and Thunderbird for Android get the log-in
+ * name as a hint in words. By default as the provider says (a server whose
+ * name cannot be derived); with a looked-up name the answers decide it per
+ * client (answers/setup.ts): Android asks without an address, so it gets
+ * what the provider without the name says, and Thunderbird desktop gets the
+ * hint for a name its JXON would alter.
+ */
+export interface LoginInWords {
+  readonly thunderbird: boolean;
+  readonly android: boolean;
+}
+
 export class SetupSections {
   private readonly can: ClientCapabilities;
   private readonly providerName: string;
@@ -66,18 +79,25 @@ export class SetupSections {
    * user name, Outlook no LoginName, Apple profiles none (the device asks).
    */
   private readonly needsLogin: boolean;
+  /** Whether Thunderbird desktop and Android are told in words what to type (LoginInWords). */
+  private readonly inWords: LoginInWords;
+  /** What to type in their place: the log-in name where the page knows it, else the hint. */
+  private readonly typeInstead: string;
   private readonly works: Works;
 
   constructor(
     private readonly provider: Provider,
     private readonly l: string,
     private readonly holes: HoleMarkers,
+    inWords?: LoginInWords,
   ) {
     this.can = capabilities(provider);
     this.providerName = localize(provider.name, l);
     this.shown = holes.mark({ kind: 'shownAddress' });
     this.loginHint = provider.usernameHint ? localize(provider.usernameHint, l) : this.t('setup.username.ask', { provider: this.providerName });
     this.needsLogin = [...provider.incoming, ...provider.outgoing].some((s) => s.username === null);
+    this.inWords = inWords ?? { thunderbird: this.needsLogin, android: this.needsLogin };
+    this.typeInstead = this.needsLogin ? this.loginHint : this.username(provider.incoming[0]!);
     this.works = { tb: this.can.thunderbird.missing === undefined, outlook: this.can.outlook.missing === undefined, apple: this.can.apple.ok, android: this.can.android.missing === undefined };
   }
 
@@ -207,7 +227,11 @@ export class SetupSections {
   }
 
   private get autoLabel(): string {
-    return this.t(this.needsLogin ? 'clients.autoPartly' : 'clients.auto');
+    return this.autoLabelOf(this.needsLogin);
+  }
+
+  private autoLabelOf(partly: boolean): string {
+    return this.t(partly ? 'clients.autoPartly' : 'clients.auto');
   }
 
   private thunderbird(): ClientSection {
@@ -224,9 +248,9 @@ export class SetupSections {
     if (refused !== undefined) {
       section.warnings.push(`${this.t('tb.refused.oauth2', { direction: this.direction(refused), provider: providerName, address: shown })} ${this.instead('tb')}`);
     } else {
-      section.autoLabel = this.autoLabel;
-      section.auto = this.needsLogin
-        ? this.t('tb.auto.username', { address: shown, placeholder: this.t('tb.username.placeholder'), hint: this.loginHint })
+      section.autoLabel = this.autoLabelOf(this.inWords.thunderbird);
+      section.auto = this.inWords.thunderbird
+        ? this.t('tb.auto.username', { address: shown, placeholder: this.t('tb.username.placeholder'), hint: this.typeInstead })
         : this.t('tb.auto', { address: shown });
     }
     return section;
@@ -314,9 +338,9 @@ export class SetupSections {
     };
     const missing = can.android.missing;
     if (missing === undefined) {
-      section.autoLabel = this.autoLabel;
-      section.auto = this.needsLogin
-        ? this.t('android.auto.username', { address: this.shown, placeholder: this.t('tb.username.placeholder'), hint: this.loginHint })
+      section.autoLabel = this.autoLabelOf(this.inWords.android);
+      section.auto = this.inWords.android
+        ? this.t('android.auto.username', { address: this.shown, placeholder: this.t('tb.username.placeholder'), hint: this.typeInstead })
         : this.t('android.auto', { address: this.shown });
       return section;
     }

@@ -17,7 +17,7 @@ import type { Mailbox } from '../mailbox.js';
 import { LANGUAGES, message } from '../messages.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { capabilities } from '../clients/capabilities.js';
-import { SetupSections } from './guide-sections.js';
+import { SetupSections, type LoginInWords } from './guide-sections.js';
 import { HoleMarkers, PreparedCache, PreparedDocument } from './prepared.js';
 
 export const GUIDE_CONTENT_TYPE = 'text/html; charset=utf-8';
@@ -26,6 +26,8 @@ export interface GuideOptions {
   readonly language: string;
   /** Absolute URL of this mailbox's Apple profile (for the link and the QR code). */
   readonly profileUrl: string;
+  /** Which Thunderbirds are told the log-in name in words, where not as the provider says (see LoginInWords). */
+  readonly loginInWords?: LoginInWords;
 }
 
 /** A link to the same page in another language. */
@@ -86,15 +88,17 @@ function knownLanguage(language: string): string {
 export async function renderGuide(provider: Provider, mailbox: Mailbox, options: GuideOptions): Promise<Buffer> {
   const eta = await views();
   const language = knownLanguage(options.language);
-  const page = guides.get(provider, language, () => prepareGuide(eta, provider, language));
+  const inWords = options.loginInWords;
+  const key = inWords === undefined ? language : `${language} ${inWords.thunderbird} ${inWords.android}`;
+  const page = guides.get(provider, key, () => prepareGuide(eta, provider, language, inWords));
   const qr = capabilities(provider).apple.ok ? await qrSvg(options.profileUrl) : '';
   return page.render({ domain: mailbox.domain, mailbox, values: { profileUrl: options.profileUrl, markup: qr } });
 }
 
 /** The setup page of `provider` in language `l`, with holes for the mailbox and the profile link. */
-function prepareGuide(eta: Eta, provider: Provider, l: string): PreparedDocument {
+function prepareGuide(eta: Eta, provider: Provider, l: string, inWords: LoginInWords | undefined): PreparedDocument {
   const holes = new HoleMarkers();
-  const page = new SetupSections(provider, l, holes);
+  const page = new SetupSections(provider, l, holes, inWords);
   const t = (key: string, params?: Record<string, string | number>): string => message(l, key, params);
   const providerName = localize(provider.name, l);
   const trouble: string[] = [t('trouble.relay'), t('trouble.password')];
