@@ -14,6 +14,7 @@ import t from 'tap';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { BUNDLED_PROVIDERS_DIR, PROJECT_ROOT } from '../src/paths.js';
 import { buildApp } from '../src/server/app.js';
+import { routeTable } from '../src/server/table.js';
 import { figure } from './helpers/figures.js';
 import { IDENTIFIER_PREFIX } from './helpers/server.js';
 
@@ -32,10 +33,11 @@ interface FuzzRequest {
 const REQUEST_NS = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
 const SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
 
+/** Every path of the route table (a new endpoint is fuzzed by being a row), and some that are none. */
+const TABLE_PATHS = routeTable({ catalog: () => { throw new Error('the table is built for its paths only'); }, identifierPrefix: IDENTIFIER_PREFIX }, { metricsToken: 'x' })
+  .flatMap((endpoint) => endpoint.paths);
 const paths = fc.constantFrom(
-  '/mail/config-v1.1.xml', '/.well-known/autoconfig/mail/config-v1.1.xml', '/v1.1/', '/autodiscover/autodiscover.xml',
-  '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.json', '/autodiscover/autodiscover.json/v1.0/', '/mobileconfig',
-  '/email.mobileconfig', '/setup', '/', '/healthz', '/readyz', '/caddy/ask', '/static/setup.css', '/static/../package.json', '/metrics', '/nothing',
+  ...new Set([...TABLE_PATHS, '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.json', '/static/setup.css', '/static/../package.json', '/nothing']),
 );
 const nasty = fc.constantFrom(
   '', '%00', '\r\n', '%0d%0aX-Injected:%201', '%E0%A4%A', '%zz', '%', '..%2f..%2f', '"><script>alert(1)</script>', MARKER,
@@ -49,7 +51,7 @@ const query = fc
   .array(fc.tuple(fc.constantFrom('emailaddress', 'email', 'Email', 'EMAIL', 'name', 'lang', 'Protocol', 'domain', '__proto__', 'x'), value, encode), { maxLength: 4 })
   .map((pairs) => pairs.map(([k, v, e]) => `${k}=${e ? encodeURIComponent(v) : v.replace(/[\s#?]/g, encodeURIComponent)}`).join('&'));
 const host = fc.oneof(
-  fc.constantFrom('', 'example.com', 'autoconfig.example.com', 'autodiscover.example.net', 'autoconfig.', 'unknown.example', '[::1]:8080', '127.0.0.1:80', 'example.com:99999', 'a'.repeat(300), 'autoconfig.xn--bcher-kva.example', 'EXAMPLE.COM.'),
+  fc.constantFrom('', 'example.com', 'autoconfig.example.com', 'autodiscover.example.net', 'ua-auto-config.example.com', 'autoconfig.', 'unknown.example', '[::1]:8080', '127.0.0.1:80', 'example.com:99999', 'a'.repeat(300), 'autoconfig.xn--bcher-kva.example', 'EXAMPLE.COM.'),
   fc.domain(),
 );
 const outlookBody = fc.oneof(
@@ -68,7 +70,7 @@ const outlookBody = fc.oneof(
 );
 const request: fc.Arbitrary<FuzzRequest> = fc
   .record({
-    method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'),
+    method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND'),
     path: paths,
     suffix: fc.oneof(fc.constant(''), fc.constantFrom('example.com', 'alice@example.com', '..', '%2e%2e', 'x/y'), fc.string({ maxLength: 20 }).map(encodeURIComponent)),
     query,
