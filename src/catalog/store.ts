@@ -32,6 +32,8 @@ export class CatalogStore {
   /** The first load's compiler, until the worker takes over its last good files. */
   private compiler: Compiler | undefined = new Compiler();
   private worker: ReloadWorker | undefined;
+  /** The first load's last good files, handed to the worker when it starts. */
+  private seed: { file: string; text: string }[] | undefined;
   private watched: WatchedFiles | undefined;
   private running: Promise<ReloadOutcome> | undefined;
   private again = false;
@@ -111,11 +113,18 @@ export class CatalogStore {
   private async compile(at: Date): Promise<Catalog & { staleFiles: readonly string[] }> {
     if (this.compiler) {
       const compiled = await this.compiler.compile(this.paths);
-      this.worker = new ReloadWorker(this.compiler.seed());
+      // A small catalog's worker starts at the first reload, not now: a service that is never
+      // reloaded does without a second isolate (about 12 MiB; docs/performance.md). A large one's
+      // starts now, before the service listens: copying its files to the worker takes the main
+      // thread long enough to stall the answers (164 ms for a million domains, test/reload-stall.ts).
+      const seed = this.compiler.seed();
+      if (seed.reduce((octets, { text }) => octets + text.length, 0) < LAZY_WORKER_SEED) this.seed = seed;
+      else this.worker = new ReloadWorker(seed);
       this.compiler = undefined;
       return Object.assign(new Catalog(compiled.providers, compiled.problems, compiled.rejectedFiles, at), { staleFiles: compiled.staleFiles });
     }
-    this.worker ??= new ReloadWorker([]);
+    this.worker ??= new ReloadWorker(this.seed ?? []);
+    this.seed = undefined;
     const { compiled, packed } = await this.worker.compile(this.paths).catch((error: Error) => {
       // A worker that died (out of memory on some file) is replaced; its last good files are lost with it.
       this.worker?.close();
@@ -129,6 +138,7 @@ export class CatalogStore {
   close(): void {
     this.worker?.close();
     this.worker = undefined;
+    this.seed = undefined;
     this.watched?.close();
     this.watched = undefined;
   }
@@ -147,6 +157,9 @@ interface WorkerAnswer {
   readonly packed?: PackedDomains;
   readonly error?: string;
 }
+
+/** Below this many characters of provider files, the reload worker starts at the first reload. */
+const LAZY_WORKER_SEED = 1 << 20;
 
 /** The reload worker, one request at a time; it keeps the process alive only while it works. */
 class ReloadWorker {
