@@ -6,13 +6,10 @@
  * modes, log-in names) or find no configuration, never half of one. One
  * Thunderbird start serves the whole batch.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
 import type { Provider, Server } from '../../src/catalog/model.js';
 import { fillTemplate, parseAddress, type Mailbox } from '../../src/mailbox.js';
 import { capabilities, thunderbirdAutodiscoverMethod } from '../../src/clients/capabilities.js';
@@ -21,26 +18,7 @@ import { buildApp } from '../../src/server/app.js';
 import { makePki } from '../helpers/pki.js';
 import { request, startServer } from '../helpers/server.js';
 import { figure } from '../helpers/figures.js';
-import { sharedMissing, TB_HARNESS_DIR } from '../helpers/shared.js';
-
-const THUNDERBIRD = process.env.TB_BINARY ?? '/usr/bin/thunderbird';
-const run = promisify(execFile);
-
-
-interface TbServer {
-  type: string;
-  hostname: string;
-  port: number;
-  socketType: string;
-  auth: string;
-  username: string;
-}
-interface TbResult {
-  job: Record<string, unknown>;
-  ok: boolean;
-  config?: { incoming: TbServer; incomingAlternatives?: TbServer[]; outgoing: TbServer; outgoingAlternatives?: TbServer[] };
-  error?: { message?: string };
-}
+import { pick, runThunderbird, withThunderbird, type TbServer } from '../helpers/thunderbird.js';
 
 const SOCKET: Record<string, string> = { ssl: 'SSL', starttls: 'alwaysSTARTTLS', plain: 'plain' };
 const AUTH: Record<string, string> = {
@@ -100,10 +78,6 @@ function expected({ server, auth }: { server: Server; auth: string }, domain: st
   };
 }
 
-function pick(s: TbServer): TbServer {
-  return { type: s.type, hostname: s.hostname, port: s.port, socketType: s.socketType, auth: s.auth, username: s.username };
-}
-
 interface Lookup {
   job: Record<string, unknown>;
   provider: Provider;
@@ -156,20 +130,9 @@ async function main(t: Test): Promise<void> {
     { job: { mode: 'ispdb', ispdbUrl: `${broken}/socket-type-tls/v1.1/`, domain: 'example.com' }, label: 'socketType written as TLS' },
   ];
 
-  const dir = mkdtempSync(join(tmpdir(), 'tb-batch-'));
-  const batchFile = join(dir, 'batch.json');
-  writeFileSync(batchFile, JSON.stringify([...lookups.map((l) => l.job), ...selfTests.map((s) => s.job)]));
   const started = Date.now();
-  const { stdout } = await run('node', [join(TB_HARNESS_DIR, 'tb-config.mjs'), '--batch', batchFile, '--thunderbird', THUNDERBIRD, '--ca-file', pki.rootFile], {
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 600_000,
-  }).catch((error: { stdout?: string; code?: number }) => {
-    // Exit 1 means "some job failed", which the self-tests and the refusals do on purpose.
-    if (error.code === 1 && error.stdout) return { stdout: error.stdout };
-    throw error;
-  });
-  const output = JSON.parse(stdout) as { thunderbird: { version: string }; results: TbResult[] };
-  t.comment(`Thunderbird ${output.thunderbird.version}: ${output.results.length} lookups in ${Date.now() - started} ms`);
+  const output = await runThunderbird([...lookups.map((l) => l.job), ...selfTests.map((s) => s.job)], [pki.rootFile]);
+  t.comment(`Thunderbird ${output.version}: ${output.results.length} lookups in ${Date.now() - started} ms`);
   const results = output.results.slice(0, lookups.length);
   const selfResults = output.results.slice(lookups.length);
 
@@ -239,13 +202,4 @@ async function startBrokenUpstream(t: Test, upstream: string): Promise<string> {
   return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
 
-const harnessMissing = sharedMissing('tb-harness');
-if (harnessMissing) {
-  t.plan(0, harnessMissing);
-} else if (!existsSync(THUNDERBIRD)) {
-  // CI installs thunderbird (.ci/run); there a missing binary is a failure.
-  if (process.env.CI) t.fail(`Thunderbird is not installed at ${THUNDERBIRD}`);
-  else t.plan(0, `Thunderbird is not installed at ${THUNDERBIRD} (apt-get install thunderbird)`);
-} else {
-  t.test('real Thunderbird looks up every bundled provider', main);
-}
+withThunderbird('real Thunderbird looks up every bundled provider', main);
