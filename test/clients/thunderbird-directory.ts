@@ -6,27 +6,16 @@
  * carry the same name. A name Thunderbird's JXON would alter reaches it as
  * the hint in words, never altered.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as plist from 'plist';
-import t from 'tap';
 import { spawnServe } from '../helpers/process.js';
 import { request } from '../helpers/server.js';
-import { sharedMissing, TB_HARNESS_DIR } from '../helpers/shared.js';
 import { PEOPLE, person, slapdMissing, startSlapd } from '../helpers/slapd.js';
+import { runThunderbird, withThunderbird, type TbResult } from '../helpers/thunderbird.js';
 
-const THUNDERBIRD = process.env.TB_BINARY ?? '/usr/bin/thunderbird';
-const run = promisify(execFile);
-
-interface TbServer { hostname: string; port: number; username: string }
-interface TbResult { ok: boolean; config?: { incoming: TbServer; outgoing: TbServer }; error?: { message?: string } }
-
-const missing = sharedMissing('tb-harness') ?? slapdMissing();
-
-t.test('Thunderbird takes the log-in name the directory gives; Outlook and Apple get the same', { skip: missing ?? false }, async (t) => {
+withThunderbird('Thunderbird takes the log-in name the directory gives; Outlook and Apple get the same', async (t) => {
   const slapd = await startSlapd(t);
   await slapd.add([person('u100', ['alice@kunde.example'], 'Alice Smith'), person('012345', ['carol@kunde.example'])].join('\n'));
   const folder = mkdtempSync(join(tmpdir(), 'tb-directory-'));
@@ -58,15 +47,8 @@ lookup:
     { mode: 'isp', upstream: url, email: 'carol@kunde.example' },
     { mode: 'isp', upstream: url, email: 'nobody@kunde.example' },
   ];
-  const batch = join(folder, 'batch.json');
-  writeFileSync(batch, JSON.stringify(jobs));
-  const { stdout } = await run('node', [join(TB_HARNESS_DIR, 'tb-config.mjs'), '--batch', batch, '--thunderbird', THUNDERBIRD], { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 })
-    .catch((error: { stdout?: string; code?: number }) => {
-      if (error.code === 1 && error.stdout) return { stdout: error.stdout };
-      throw error;
-    });
-  const output = JSON.parse(stdout) as { thunderbird: { version: string }; results: TbResult[] };
-  t.comment(`Thunderbird ${output.thunderbird.version}`);
+  const output = await runThunderbird(jobs);
+  t.comment(`Thunderbird ${output.version}`);
   const [autoconfig, autodiscover, zero, nobody] = output.results;
   const names = (result: TbResult | undefined) => [result?.config?.incoming.username, result?.config?.outgoing.username];
 
@@ -87,4 +69,4 @@ lookup:
   const apple = plist.parse((await request(`${url}/mobileconfig?emailaddress=alice%40kunde.example`, { host: 'kunde.example' })).text) as { PayloadContent: Record<string, unknown>[] };
   const mail = apple.PayloadContent.find((p) => p.PayloadType === 'com.apple.mail.managed')!;
   t.same([mail.IncomingMailServerUsername, mail.OutgoingMailServerUsername], ['u100', 'u100'], 'Apple: the same user names');
-});
+}, slapdMissing());
