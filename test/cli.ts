@@ -56,6 +56,22 @@ t.test('validate: file:line:column problems, a summary, exit 1 on errors; --json
   t.match(JSON.parse(json.stdout), { valid: false, problems: [{ line: 5, column: 58, severity: 'error' }] });
 });
 
+t.test('validate: service hosts and MX patterns claimed by two providers, each at its place; both providers still load', async (t) => {
+  const hoster = (id: string, hosts: string, patterns: string) =>
+    `id: ${id}\nname: ${id}\nserviceHosts: [${hosts}]\nmxPatterns: [${patterns}]\nincoming:\n  - { type: imap, host: imap.${id}.example }\noutgoing:\n  - { host: smtp.${id}.example }\n`;
+  const dir = mkdtempSync(join(tmpdir(), 'validate-hosters-'));
+  writeFileSync(join(dir, 'a.yaml'), hoster('a', 'autoconfig.hoster.example', '"*.mx.hoster.example"'));
+  writeFileSync(join(dir, 'b.yaml'), hoster('b', 'autoconfig.b.example, autoconfig.hoster.example', '"*.mx.hoster.example", "*.hoster.example"'));
+  const result = await cli('validate', dir);
+  t.equal(result.code, 1, 'a name claimed twice is an error');
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:3:38: error: service host autoconfig.hoster.example is already claimed by provider a (${join(dir, 'a.yaml')})`);
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:4:14: error: MX pattern *.mx.hoster.example is already claimed by provider a`);
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:4:37: warning: MX pattern *.hoster.example overlaps *.mx.hoster.example of provider a`);
+  t.match(result.stdout, '2 of 2 provider file(s) valid, 0 domain(s), 2 error(s)');
+  const json = JSON.parse((await cli('validate', '--json', dir)).stdout);
+  t.match(json, { valid: false, providers: 2, problems: [{ line: 3, column: 38, severity: 'error' }, { line: 4, column: 14, severity: 'error' }, { line: 4, column: 37, severity: 'warning' }] });
+});
+
 t.test('render prints what the server answers', async (t) => {
   const tb = await cli('render', 'thunderbird', 'alice@example.com');
   t.equal(tb.code, 0);
