@@ -182,6 +182,7 @@ export async function serve(settings: Settings): Promise<void> {
   const output = logOutput();
   metrics.countDroppedLogLines(() => output.dropped);
   metrics.watchEventLoop();
+  metrics.watchHosterSources(domainSources, mx);
   const common = {
     logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,
