@@ -189,3 +189,63 @@ t.test('PACC digest round trip: dns prints the TXT record, check finds it in DNS
   t.equal(bad.code, 1);
   t.match(bad.stdout, /^FAIL  PACC digest in _ua-auto-config\.example\.com TXT\s+the TXT names d=pmYPPHjEZltsRZf355Rj\/LjB2IUXTSbAOcuz2FauY38=, the bytes served hash to d=\S+: clients reject the document/m);
 });
+
+/** A hoster as the README describes it, with one listed customer domain. */
+function hosterFolder(serviceHosts = 'autoconfig.hoster.example, autodiscover.hoster.example', imapHost = 'sslmailpool.hoster.example'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hoster-dns-'));
+  writeFileSync(join(dir, 'customers.txt'), 'listed.test.example\n');
+  writeFileSync(join(dir, 'hoster.yaml'), `id: hoster
+name: Hoster Mail
+serviceHosts: [${serviceHosts}]
+mxPatterns: ["*.mx.hoster.example"]
+domainsFile: customers.txt
+incoming:
+  - { type: imap, host: ${imapHost} }
+outgoing:
+  - { host: smtprelaypool.hoster.example }
+`);
+  return dir;
+}
+
+interface ZoneRecord { name: string; type: string; data: string }
+
+t.test('dns --hoster: the records published once, then the per-customer template or one domain', async (t) => {
+  const folder = hosterFolder();
+  const text = await cli('dns', '--hoster', 'hoster', '--providers', folder);
+  t.equal(text.code, 0, text.stderr);
+  const [once, perDomain] = text.stdout.split('\n\n') as [string, string];
+  t.match(once, /^; Published once by the hoster \(provider hoster\)/);
+  t.match(once, /^autoconfig\.hoster\.example\.\s+3600 IN A\s+<address of the service>$/m, 'the first service host takes the addresses');
+  t.match(once, /^autodiscover\.hoster\.example\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m);
+  t.match(once, /^; Thunderbird's MX step, for a customer whose MX is <name>\.mx\.hoster\.example \(mxPatterns "\*\.mx\.hoster\.example"\), asks https:\/\/autoconfig\.mx\.hoster\.example\/… then https:\/\/autoconfig\.hoster\.example\/…: autoconfig\.hoster\.example is a service host$/m);
+  t.notMatch(once, /customer-domain/, 'no customer record among the hoster\'s');
+  t.match(perDomain, /^; Per customer domain: replace <customer-domain> \(mail-autoconfig dns --hoster hoster --domain <d>/);
+  t.match(perDomain, /^autoconfig\.<customer-domain>\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m);
+  t.match(perDomain, /^_autodiscover\._tcp\.<customer-domain>\.\s+3600 IN SRV\s+0 0 443 autoconfig\.hoster\.example\.$/m);
+  t.match(perDomain, /^<customer-domain>\.\s+3600 IN MX\s+10 <name>\.mx\.hoster\.example\.$/m);
+  t.match(perDomain, /^_ua-auto-config\.<customer-domain>\.\s+3600 IN TXT\s+"v=UAAC1; a=sha256; d=[A-Za-z0-9+/]{43}="$/m, 'the document names no domain: one digest for all');
+
+  const one = JSON.parse((await cli('dns', '--hoster', 'hoster', '--providers', folder, '--domain', 'Kunde.Example', '--address', '192.0.2.10', '--json')).stdout);
+  t.match(one.once.records, [{ name: 'autoconfig.hoster.example.', type: 'A', data: '192.0.2.10' }, { name: 'autodiscover.hoster.example.', type: 'A', data: '192.0.2.10' }]);
+  t.equal(one.perDomain.domain, 'kunde.example');
+  t.match(one.perDomain.records, [{ name: 'autoconfig.kunde.example.', type: 'CNAME', data: 'autoconfig.hoster.example.' }], 'customers point at the service host, not the address');
+  t.ok(one.perDomain.records.some((r: ZoneRecord) => r.name === 'kunde.example.' && r.type === 'MX'));
+
+  // Neither name Thunderbird's MX step asks is a service host: say so, and print the record it needs.
+  const missing = await cli('dns', '--hoster', 'hoster', '--providers', hosterFolder('webmail.hoster.example'));
+  t.match(missing.stdout, /neither is a service host; add autoconfig\.hoster\.example to serviceHosts \(its record is below\) and give it a certificate/);
+  t.match(missing.stdout, /^autoconfig\.hoster\.example\.\s+3600 IN CNAME webmail\.hoster\.example\.$/m);
+
+  t.equal((await cli('dns', 'example.com', '--hoster', 'hoster')).code, 2, 'a domain or --hoster, not both');
+  t.equal((await cli('dns', '--domain', 'kunde.example')).code, 2, '--domain needs --hoster');
+  t.equal((await cli('dns', '--hoster', 'hoster', '--providers', folder, '--domain', 'not a domain')).code, 2);
+  t.equal((await cli('dns', '--hoster', 'nobody', '--providers', folder)).code, 1);
+  const noHosts = await cli('dns', '--hoster', 'hoster-example');
+  t.equal(noHosts.code, 2, 'a provider without service hosts needs the public host');
+  t.match(noHosts.stderr, /^provider hoster-example has no serviceHosts: give the public host/);
+  const notListed = await cli('dns', 'kunde.test.example', '--providers', folder);
+  t.equal(notListed.code, 1);
+  t.match(notListed.stderr, 'a hoster\'s customer domain: mail-autoconfig dns --hoster <hoster> --domain kunde.test.example');
+  const listed = await cli('dns', 'listed.test.example', '--providers', folder);
+  t.match(listed.stdout, /^autoconfig\.listed\.test\.example\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m, "a hoster's listed domain points at its first service host by default");
+});

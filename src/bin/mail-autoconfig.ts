@@ -27,6 +27,7 @@ Commands:
   import <files|folders…> --out <folder>
                                  convert Thunderbird config-v1.1 XML to provider YAML
   dns <domain>                   print the DNS records a domain owner publishes
+  dns --hoster <id>              print a hoster's records: once, and per customer domain
   check <address> [--url <base>] fetch every format from a running deployment and check it
   lookup <address>               show what the provider's directory lookup returns for an address
 
@@ -60,14 +61,24 @@ Converts Thunderbird/ISPDB config-v1.1 XML into provider YAML, one file per
 provider, and reports each element that could not be carried over.
 Existing files are not overwritten unless --force is given.`,
   dns: `Usage: mail-autoconfig dns <domain> [--public-url <url> | --target <host> | --address <ip>] [--json]
+       mail-autoconfig dns --hoster <provider id> [--domain <customer domain>] [...]
 
 Prints, in zone-file syntax, the records the owner of <domain> publishes:
 autoconfig/autodiscover host records (CNAME to the service's public host, or
-A/AAAA with --address), _autodiscover._tcp SRV, and the RFC 6186/8314 SRV
-records of the provider's servers ("." where a service is not offered).
+A/AAAA with --address), _autodiscover._tcp SRV, the PACC records, and the
+RFC 6186/8314 SRV records of the provider's servers ("." where a service is
+not offered).
 
-  --target <host>     the service's public host name (default: from --public-url)
+With --hoster, a hoster's two groups: the records it publishes once (its
+service hosts, and where Thunderbird's MX step looks for its MX hosts), and
+those of each customer domain, as a template with <customer-domain>, or for
+the one --domain.
+
+  --target <host>     the service's public host name (default: from --public-url,
+                      else the provider's first service host)
   --address <ip>      publish A/AAAA records to this address instead of CNAMEs
+  --hoster <id>       the hoster layout of this provider
+  --domain <domain>   with --hoster: the records of this customer domain
   --json              print the records as JSON
 ${settingsHelp()}`,
   check: `Usage: mail-autoconfig check <address> [--url <base>] [--dns <server>] [--insecure] [--json]
@@ -145,10 +156,13 @@ async function main(argv: string[]): Promise<number> {
         return await (await commands()).importFiles(positionals, values.out, values.force === true, io);
       }
       case 'dns': {
-        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, hoster: { type: 'string' }, domain: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
-        if (positionals.length !== 1) throw new UsageError('dns needs one domain');
-        return await (await commands()).dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
+        if (values.hoster !== undefined && positionals.length > 0) throw new UsageError('dns takes a domain or --hoster <provider id>, not both');
+        if (values.hoster === undefined && values.domain !== undefined) throw new UsageError('--domain goes with --hoster (for a listed domain: dns <domain>)');
+        if (values.hoster === undefined && positionals.length !== 1) throw new UsageError('dns needs one domain, or --hoster <provider id>');
+        const request = values.hoster !== undefined ? { hoster: values.hoster, ...(values.domain !== undefined ? { customerDomain: values.domain } : {}) } : { domain: positionals[0]! };
+        return await (await commands()).dns(request, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
       }
       case 'check': {
         const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });

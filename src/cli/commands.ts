@@ -12,7 +12,7 @@ import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
 import { importConfigV11 } from '../importer/ispdb.js';
 import { parseAddress, normalizeDomain } from '../mailbox.js';
 import { checkDeployment, formatCheckTable } from './check.js';
-import { dnsRecords, formatZone } from './dns.js';
+import { CUSTOMER_DOMAIN, dnsRecords, formatZone, hosterRecords } from './dns.js';
 import { signerFor } from './serve.js';
 import { buildApp } from '../server/app.js';
 import { UsageError, type RenderFormat, type Settings } from './options.js';
@@ -138,23 +138,54 @@ async function listXmlFiles(input: string): Promise<string[]> {
   return (await readdir(input)).filter((f) => f.toLowerCase().endsWith('.xml')).sort().map((f) => join(input, f));
 }
 
-/** dns: the records a domain owner publishes, in zone-file syntax or JSON. */
-export async function dns(domainInput: string, settings: Settings, target: string | undefined, json: boolean, io: Output): Promise<number> {
-  const domain = normalizeDomain(domainInput);
-  if (domain === null) throw new UsageError(`"${domainInput}" is not a domain name`);
-  const host = target ?? (settings.publicBaseUrl ? new URL(settings.publicBaseUrl).hostname : undefined);
-  if (!host) throw new UsageError('give the public host of this service: --public-url https://autoconfig.example.net, or --target/--address');
+/** What `dns` is asked for: one domain's records, or a hoster's (with one customer domain's, or the template). */
+export type DnsRequest = { readonly domain: string } | { readonly hoster: string; readonly customerDomain?: string };
+
+const DNS_LEGEND = '"." = service not offered (RFC 2782, RFC 6186, RFC 6764); re-publish _ua-auto-config after every provider edit (its digest covers the document)';
+
+/** dns: the records a domain owner (or a hoster, and its customers) publishes, in zone-file syntax or JSON. */
+export async function dns(request: DnsRequest, settings: Settings, target: string | undefined, json: boolean, io: Output): Promise<number> {
+  const domainOf = (input: string): string => {
+    const domain = normalizeDomain(input);
+    if (domain === null) throw new UsageError(`"${input}" is not a domain name`);
+    return domain;
+  };
+  const given = (target ?? (settings.publicBaseUrl ? new URL(settings.publicBaseUrl).hostname : undefined))?.replace(/^\[|\]$/g, '').toLowerCase();
+  const noTarget = (why: string): UsageError => new UsageError(`${why}: give the public host of this service: --public-url https://autoconfig.example.net, or --target/--address`);
+  if ('hoster' in request) {
+    const customer = request.customerDomain === undefined ? undefined : domainOf(request.customerDomain);
+    const catalog = await loadCatalog(settings.providers);
+    const provider = catalog.byId(request.hoster);
+    if (!provider) {
+      io.err(`no provider "${request.hoster}" in ${settings.providers.join(', ')}\n`);
+      return 1;
+    }
+    if (provider.serviceHosts.length === 0 && given === undefined) throw noTarget(`provider ${provider.id} has no serviceHosts`);
+    const plan = hosterRecords(provider, given, customer);
+    const perDomain = customer === undefined
+      ? `Per customer domain: replace ${CUSTOMER_DOMAIN} (mail-autoconfig dns --hoster ${provider.id} --domain <d> prints them for one); ${DNS_LEGEND}`
+      : `DNS records for ${customer} (a customer of provider ${provider.id}); ${DNS_LEGEND}`;
+    io.out(json
+      ? `${JSON.stringify(plan, null, 2)}\n`
+      : `${formatZone(plan.once.records, `Published once by the hoster (provider ${provider.id}), in its own zones`, plan.once.notes)}\n${formatZone(plan.perDomain.records, perDomain, plan.perDomain.notes)}`);
+    return 0;
+  }
+  const domain = domainOf(request.domain);
   const catalog = await loadCatalog(settings.providers);
   const provider = catalog.byDomain(domain);
   if (!provider) {
-    io.err(`no provider serves ${domain} in ${settings.providers.join(', ')}\n`);
+    const hosters = catalog.providers.filter((p) => p.serviceHosts.length > 0 || p.mxPatterns.length > 0 || p.domainsFile || p.domainsQuery).map((p) => p.id);
+    io.err(`no provider lists ${domain} in ${settings.providers.join(', ')}${hosters.length ? `; a hoster's customer domain: mail-autoconfig dns --hoster <${hosters.join('|')}> --domain ${domain}` : ''}\n`);
     return 1;
   }
-  const { records, notes } = dnsRecords(provider, domain, host.replace(/^\[|\]$/g, ''));
+  // A hoster's listed domain points at its first service host unless told otherwise.
+  const host = given ?? provider.serviceHosts[0];
+  if (!host) throw noTarget('no public host given');
+  const { records, notes } = dnsRecords(provider, domain, host);
   io.out(
     json
       ? `${JSON.stringify({ domain, provider: provider.id, records, notes }, null, 2)}\n`
-      : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); "." = service not offered (RFC 2782, RFC 6186, RFC 6764); re-publish _ua-auto-config after every provider edit (its digest covers the document)`, notes),
+      : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); ${DNS_LEGEND}`, notes),
   );
   return 0;
 }
