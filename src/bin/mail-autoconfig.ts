@@ -29,6 +29,7 @@ Commands:
   dns <domain>                   print the DNS records a domain owner publishes
   dns --hoster <id>              print a hoster's records: once, and per customer domain
   check <address> [--url <base>] fetch every format from a running deployment and check it
+  check --hoster <id>            check a hoster's records in DNS and at the deployment
   lookup <address>               show what the provider's directory lookup returns for an address
 
 mail-autoconfig <command> --help shows the options of a command.
@@ -82,6 +83,7 @@ the one --domain.
   --json              print the records as JSON
 ${settingsHelp()}`,
   check: `Usage: mail-autoconfig check <address> [--url <base>] [--dns <server>] [--insecure] [--json]
+       mail-autoconfig check --hoster <provider id> [--domain <customer domain>] [--providers <paths>] [...]
 
 Fetches every format from a running deployment the way clients do (Thunderbird
 with and without emailaddress, .well-known, ISPDB path, Outlook POST on the
@@ -91,12 +93,23 @@ on servers, ports and TLS modes, and the PACC document's SHA-256 against the
 _ua-auto-config.<domain> TXT record when one can be read. Prints a table;
 exit 1 when anything fails.
 
+With --hoster, the records the hoster publishes once: each service host
+resolves and the deployment answers on it for any address; for each MX
+pattern, a name Thunderbird's MX step asks is such a service host. With
+--domain, also the customer domain's: its MX host is the provider's,
+autoconfig./autodiscover. and _autodiscover._tcp point at a service host,
+and the deployment answers for it.
+
   --url <base>    the deployment (default http://localhost:8080); requests carry the
                   Host header a client would send (autoconfig.<domain>, ...)
-  --dns <server>  DNS server (address or address:port, repeatable) for the TXT lookup;
-                  default the system's
+  --dns <server>  DNS server (address or address:port, repeatable) for the TXT lookup
+                  (with --hoster: every lookup); default the system's
   --insecure      accept any TLS certificate
-  --json          print the rows as JSON`,
+  --json          print the rows as JSON
+  --hoster <id>   check this provider's hoster records instead of an address
+  --domain <d>    with --hoster: also the records of this customer domain
+  --providers <paths>  with --hoster: provider folder(s) or file(s), comma-separated
+                  (default: MAIL_AUTOCONFIG_PROVIDERS, else the bundled ones)`,
   lookup: `Usage: mail-autoconfig lookup <address> [--providers <paths>] [--json]
 
 Asks the directory (LDAP or SQL) of the provider serving the address, as the
@@ -165,10 +178,15 @@ async function main(argv: string[]): Promise<number> {
         return await (await commands()).dns(request, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
       }
       case 'check': {
-        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, hoster: { type: 'string' }, domain: { type: 'string' }, providers: { type: 'string' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
-        if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
-        return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
+        if (values.hoster !== undefined && positionals.length > 0) throw new UsageError('check takes an e-mail address or --hoster <provider id>, not both');
+        if (values.hoster === undefined && (values.domain !== undefined || values.providers !== undefined)) throw new UsageError('--domain and --providers go with --hoster');
+        if (values.hoster === undefined && positionals.length !== 1) throw new UsageError('check needs one e-mail address, or --hoster <provider id>');
+        const request = values.hoster !== undefined
+          ? { hoster: values.hoster, providers: resolveSettings({ providers: values.providers }, process.env).providers, ...(values.domain !== undefined ? { customerDomain: values.domain } : {}) }
+          : { address: positionals[0]! };
+        return await (await commands()).check(request, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
       }
       case 'lookup': {
         const { values, positionals } = parseArgs({ args: rest, options: { providers: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
