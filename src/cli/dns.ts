@@ -177,5 +177,5 @@ function davRecords(name: string, server: DavServer | undefined, ttl: number): D
 
 export function formatZone(records: readonly DnsRecord[], comment: string, notes: readonly string[] = []): string {
   const width = Math.max(0, ...records.map((r) => r.name.length));
-  return `; ${comment}\n${notes.map((note) => `; ${note}\n`).join('')}${records.map((r) => `${r.name.padEnd(width)} ${r.ttl} IN ${r.type.padEnd(5)} ${r.data}`).join('\n')}\n`;
+  return `; ${comment}\n${notes.map((note) => `; ${note}\n`).join('')}${records.map((r) => `${r.name.padEnd(width)} ${r.ttl} IN ${r.type.padEnd(5)} ${r.data}\n`).join('')}`;
 }
