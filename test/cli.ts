@@ -13,8 +13,12 @@ const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'dist', 'src', 'bin', 'mail-autoconfig.js');
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 32 * 1024 * 1024 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 32 * 1024 * 1024, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -54,6 +58,22 @@ t.test('validate: file:line:column problems, a summary, exit 1 on errors; --json
   const json = await cli('validate', '--json', dir);
   t.equal(json.code, 1);
   t.match(JSON.parse(json.stdout), { valid: false, problems: [{ line: 5, column: 58, severity: 'error' }] });
+});
+
+t.test('validate: service hosts and MX patterns claimed by two providers, each at its place; both providers still load', async (t) => {
+  const hoster = (id: string, hosts: string, patterns: string) =>
+    `id: ${id}\nname: ${id}\nserviceHosts: [${hosts}]\nmxPatterns: [${patterns}]\nincoming:\n  - { type: imap, host: imap.${id}.example }\noutgoing:\n  - { host: smtp.${id}.example }\n`;
+  const dir = mkdtempSync(join(tmpdir(), 'validate-hosters-'));
+  writeFileSync(join(dir, 'a.yaml'), hoster('a', 'autoconfig.hoster.example', '"*.mx.hoster.example"'));
+  writeFileSync(join(dir, 'b.yaml'), hoster('b', 'autoconfig.b.example, autoconfig.hoster.example', '"*.mx.hoster.example", "*.hoster.example"'));
+  const result = await cli('validate', dir);
+  t.equal(result.code, 1, 'a name claimed twice is an error');
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:3:38: error: service host autoconfig.hoster.example is already claimed by provider a (${join(dir, 'a.yaml')})`);
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:4:14: error: MX pattern *.mx.hoster.example is already claimed by provider a`);
+  t.match(result.stdout, `${join(dir, 'b.yaml')}:4:37: warning: MX pattern *.hoster.example overlaps *.mx.hoster.example of provider a`);
+  t.match(result.stdout, '2 of 2 provider file(s) valid, 0 domain(s), 2 error(s)');
+  const json = JSON.parse((await cli('validate', '--json', dir)).stdout);
+  t.match(json, { valid: false, providers: 2, problems: [{ line: 3, column: 38, severity: 'error' }, { line: 4, column: 14, severity: 'error' }, { line: 4, column: 37, severity: 'warning' }] });
 });
 
 t.test('render prints what the server answers', async (t) => {
@@ -172,4 +192,159 @@ t.test('PACC digest round trip: dns prints the TXT record, check finds it in DNS
   const bad = await cli('check', 'alice@example.com', '--url', url, '--dns', stale.server);
   t.equal(bad.code, 1);
   t.match(bad.stdout, /^FAIL  PACC digest in _ua-auto-config\.example\.com TXT\s+the TXT names d=pmYPPHjEZltsRZf355Rj\/LjB2IUXTSbAOcuz2FauY38=, the bytes served hash to d=\S+: clients reject the document/m);
+});
+
+/** A hoster as the README describes it, with one listed customer domain. */
+function hosterFolder(serviceHosts = 'autoconfig.hoster.example, autodiscover.hoster.example', imapHost = 'sslmailpool.hoster.example'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hoster-dns-'));
+  writeFileSync(join(dir, 'customers.txt'), 'listed.test.example\n');
+  writeFileSync(join(dir, 'hoster.yaml'), `id: hoster
+name: Hoster Mail
+serviceHosts: [${serviceHosts}]
+mxPatterns: ["*.mx.hoster.example"]
+domainsFile: customers.txt
+incoming:
+  - { type: imap, host: ${imapHost} }
+outgoing:
+  - { host: smtprelaypool.hoster.example }
+`);
+  return dir;
+}
+
+interface ZoneRecord { name: string; type: string; data: string }
+
+t.test('dns --hoster: the records published once, then the per-customer template or one domain', async (t) => {
+  const folder = hosterFolder();
+  const text = await cli('dns', '--hoster', 'hoster', '--providers', folder);
+  t.equal(text.code, 0, text.stderr);
+  const [once, perDomain] = text.stdout.split('\n\n') as [string, string];
+  t.match(once, /^; Published once by the hoster \(provider hoster\)/);
+  t.match(once, /^autoconfig\.hoster\.example\.\s+3600 IN A\s+<address of the service>$/m, 'the first service host takes the addresses');
+  t.match(once, /^autodiscover\.hoster\.example\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m);
+  t.match(once, /^; Thunderbird's MX step, for a customer whose MX is <name>\.mx\.hoster\.example \(mxPatterns "\*\.mx\.hoster\.example"\), asks https:\/\/autoconfig\.mx\.hoster\.example\/… then https:\/\/autoconfig\.hoster\.example\/…: autoconfig\.hoster\.example is a service host$/m);
+  t.notMatch(once, /customer-domain/, 'no customer record among the hoster\'s');
+  t.match(perDomain, /^; Per customer domain: replace <customer-domain> \(mail-autoconfig dns --hoster hoster --domain <d>/);
+  t.match(perDomain, /^autoconfig\.<customer-domain>\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m);
+  t.match(perDomain, /^_autodiscover\._tcp\.<customer-domain>\.\s+3600 IN SRV\s+0 0 443 autoconfig\.hoster\.example\.$/m);
+  t.match(perDomain, /^<customer-domain>\.\s+3600 IN MX\s+10 <name>\.mx\.hoster\.example\.$/m);
+  t.match(perDomain, /^_ua-auto-config\.<customer-domain>\.\s+3600 IN TXT\s+"v=UAAC1; a=sha256; d=[A-Za-z0-9+/]{43}="$/m, 'the document names no domain: one digest for all');
+
+  const one = JSON.parse((await cli('dns', '--hoster', 'hoster', '--providers', folder, '--domain', 'Kunde.Example', '--address', '192.0.2.10', '--json')).stdout);
+  t.match(one.once.records, [{ name: 'autoconfig.hoster.example.', type: 'A', data: '192.0.2.10' }, { name: 'autodiscover.hoster.example.', type: 'A', data: '192.0.2.10' }]);
+  t.equal(one.perDomain.domain, 'kunde.example');
+  t.match(one.perDomain.records, [{ name: 'autoconfig.kunde.example.', type: 'CNAME', data: 'autoconfig.hoster.example.' }], 'customers point at the service host, not the address');
+  t.ok(one.perDomain.records.some((r: ZoneRecord) => r.name === 'kunde.example.' && r.type === 'MX'));
+
+  // Neither name Thunderbird's MX step asks is a service host: say so, and print the record it needs.
+  const missing = await cli('dns', '--hoster', 'hoster', '--providers', hosterFolder('webmail.hoster.example'));
+  t.match(missing.stdout, /neither is a service host; add autoconfig\.hoster\.example to serviceHosts \(its record is below\) and give it a certificate/);
+  t.match(missing.stdout, /^autoconfig\.hoster\.example\.\s+3600 IN CNAME webmail\.hoster\.example\.$/m);
+
+  t.equal((await cli('dns', 'example.com', '--hoster', 'hoster')).code, 2, 'a domain or --hoster, not both');
+  t.equal((await cli('dns', '--domain', 'kunde.example')).code, 2, '--domain needs --hoster');
+  t.equal((await cli('dns', '--hoster', 'hoster', '--providers', folder, '--domain', 'not a domain')).code, 2);
+  t.equal((await cli('dns', '--hoster', 'nobody', '--providers', folder)).code, 1);
+  const noHosts = await cli('dns', '--hoster', 'hoster-example');
+  t.equal(noHosts.code, 2, 'a provider without service hosts needs the public host');
+  t.match(noHosts.stderr, /^provider hoster-example has no serviceHosts: give the public host/);
+  const notListed = await cli('dns', 'kunde.test.example', '--providers', folder);
+  t.equal(notListed.code, 1);
+  t.match(notListed.stderr, 'a hoster\'s customer domain: mail-autoconfig dns --hoster <hoster> --domain kunde.test.example');
+  const listed = await cli('dns', 'listed.test.example', '--providers', folder);
+  t.match(listed.stdout, /^autoconfig\.listed\.test\.example\.\s+3600 IN CNAME autoconfig\.hoster\.example\.$/m, "a hoster's listed domain points at its first service host by default");
+});
+
+/** dnsmasq arguments that publish records as `dns --json` prints them (the service's address: 127.0.0.1). */
+function dnsmasqRecords(records: readonly ZoneRecord[]): string[] {
+  const bare = (name: string) => name.replace(/\.$/, '');
+  return records.map(({ name, type, data }) => {
+    const fields = data.split(' ');
+    switch (type) {
+      case 'A': return `--host-record=${bare(name)},${data.startsWith('<') ? '127.0.0.1' : data}`;
+      case 'CNAME': return `--cname=${bare(name)},${bare(data)}`;
+      case 'MX': return `--mx-host=${bare(name)},${bare(fields[1]!.replace('<name>', 'mx1'))},${fields[0]}`;
+      case 'TXT': return `--txt-record=${bare(name)},${data.slice(1, -1)}`;
+      case 'SRV': return fields[3] === '.' ? `--srv-host=${bare(name)}` : `--srv-host=${bare(name)},${bare(fields[3]!)},${fields[2]},${fields[0]},${fields[1]}`;
+      default: throw new Error(`no dnsmasq form for ${type}`);
+    }
+  });
+}
+
+t.test('check --hoster: what dns --hoster prints, published, passes; a wrong customer and a wrong hoster are named row by row', { skip: dnsmasqMissing() }, async (t) => {
+  const { spawnServe } = await import('./helpers/process.js');
+  const folder = hosterFolder();
+  const plan = JSON.parse((await cli('dns', '--hoster', 'hoster', '--providers', folder, '--domain', 'good.test.example', '--json')).stdout);
+  const dns = await startDnsmasq(t, { zone: 'test.example', mx: [{ domain: 'bad.test.example', host: 'mail.elsewhere.example' }], ttl: 60, extraArguments: [
+    '--auth-zone=hoster.example',
+    ...dnsmasqRecords([...plan.once.records, ...plan.perDomain.records]),
+    // bad.: its names point elsewhere.
+    '--host-record=www.bad.test.example,192.0.2.8', '--cname=autoconfig.bad.test.example,www.bad.test.example',
+    '--host-record=autodiscover.bad.test.example,192.0.2.7',
+  ] });
+  const server = await spawnServe(t, ['--providers', folder, '--port', '0', '--rate-limit', '0', '--dns-servers', dns.server]);
+  const url = server.urls[0]!;
+  const check = (...args: string[]) => cli('check', '--hoster', 'hoster', '--providers', folder, '--url', url, '--dns', dns.server, ...args);
+
+  const once = await check();
+  t.equal(once.code, 0, once.stdout);
+  t.match(once.stdout, /^pass  DNS autoconfig\.hoster\.example\s+127\.0\.0\.1$/m);
+  t.match(once.stdout, /^pass  Thunderbird autodiscover\.hoster\.example \(any address\)\s+2 servers, first imap sslmailpool\.hoster\.example:993 TLS$/m);
+  t.match(once.stdout, /^pass  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+asks autoconfig\.mx\.hoster\.example, then autoconfig\.hoster\.example: autoconfig\.hoster\.example answers$/m);
+  t.match(once.stdout, /^warn  certificates\s+not checked: --url is http/m);
+
+  const good = await check('--domain', 'good.test.example');
+  t.equal(good.code, 0, good.stdout);
+  for (const row of [
+    /^pass  MX of good\.test\.example\s+mx1\.mx\.hoster\.example: a host of provider hoster$/m,
+    /^pass  Thunderbird MX step for good\.test\.example\s+asks autoconfig\.mx\.hoster\.example, then autoconfig\.hoster\.example: autoconfig\.hoster\.example answers$/m,
+    /^pass  DNS autoconfig\.good\.test\.example\s+CNAME autoconfig\.hoster\.example$/m,
+    /^pass  DNS autodiscover\.good\.test\.example\s+CNAME autoconfig\.hoster\.example$/m,
+    /^pass  SRV _autodiscover\._tcp\.good\.test\.example\s+autoconfig\.hoster\.example:443$/m,
+    /^pass  Thunderbird autoconfig\.good\.test\.example\s+2 servers/m,
+  ]) t.match(good.stdout, row);
+  const json = JSON.parse((await check('--domain', 'good.test.example', '--json')).stdout);
+  t.match(json, { hoster: 'hoster', domain: 'good.test.example', rows: [{ check: 'DNS autoconfig.hoster.example', ok: true }] });
+
+  // Listed, with nothing published: served, with warnings only.
+  const listed = await check('--domain', 'listed.test.example');
+  t.equal(listed.code, 0, listed.stdout);
+  t.match(listed.stdout, /^warn  MX of listed\.test\.example\s+.*listed by provider hoster, which wins$/m);
+  t.match(listed.stdout, /^warn  DNS autoconfig\.listed\.test\.example\s+no record: Thunderbird falls back to its MX step/m);
+
+  const bad = await check('--domain', 'bad.test.example');
+  t.equal(bad.code, 1);
+  t.match(bad.stdout, /^FAIL  MX of bad\.test\.example\s+mail\.elsewhere\.example, matching none of \*\.mx\.hoster\.example; not in the lists of provider hoster either$/m);
+  t.match(bad.stdout, /^FAIL  DNS autoconfig\.bad\.test\.example\s+CNAME www\.bad\.test\.example: not a service host of provider hoster/m);
+  t.match(bad.stdout, /^FAIL  DNS autodiscover\.bad\.test\.example\s+192\.0\.2\.7: not the addresses of a service host/m);
+  t.match(bad.stdout, /^warn  SRV _autodiscover\._tcp\.bad\.test\.example\s+no record/m);
+  t.match(bad.stdout, /^FAIL  Thunderbird autoconfig\.bad\.test\.example\s+HTTP 404: no mail provider is configured here for bad\.test\.example$/m);
+
+  // The provider file the hoster thinks is deployed names a service host that neither resolves nor is served.
+  const wrong = await cli('check', '--hoster', 'hoster', '--providers', hosterFolder('webmail.hoster.example'), '--url', url, '--dns', dns.server);
+  t.equal(wrong.code, 1);
+  t.match(wrong.stdout, /^FAIL  DNS webmail\.hoster\.example\s+does not resolve \(ENOTFOUND\): publish it \(mail-autoconfig dns --hoster hoster\)$/m);
+  t.match(wrong.stdout, /^FAIL  Thunderbird webmail\.hoster\.example \(any address\)\s+HTTP (404|503)/m, "not a service host: the service looks for the probe address's domain");
+  t.match(wrong.stdout, /^FAIL  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+asks autoconfig\.mx\.hoster\.example, then autoconfig\.hoster\.example: none is a service host of provider hoster; add autoconfig\.hoster\.example to serviceHosts/m);
+
+  // A provider file other than the one deployed: the service host answers, with other settings.
+  const stale = await cli('check', '--hoster', 'hoster', '--providers', hosterFolder('autoconfig.hoster.example', 'imap.old-cluster.hoster.example'), '--url', url, '--dns', dns.server);
+  t.equal(stale.code, 1);
+  t.match(stale.stdout, /^FAIL  Thunderbird autoconfig\.hoster\.example \(any address\)\s+another provider's settings \(first imap sslmailpool\.hoster\.example:993 TLS; provider hoster has imap\.old-cluster\.hoster\.example\)$/m);
+  t.match(stale.stdout, /^FAIL  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+.*: autoconfig\.hoster\.example is a service host but does not answer as it should \(above\)$/m);
+
+  // Over https the certificate of each service host is checked: Thunderbird's MX step asks over https only.
+  const { makePki } = await import('./helpers/pki.js');
+  const pki = makePki('p256', 30, ['autoconfig.hoster.example']);
+  const secure = await spawnServe(t, ['--providers', folder, '--port', '0', '--https-port', '0', '--tls-cert', pki.chainFile, '--tls-key', pki.keyFile, '--rate-limit', '0', '--dns-servers', dns.server], {}, 2);
+  const tls = await cliWith({ NODE_EXTRA_CA_CERTS: pki.rootFile }, 'check', '--hoster', 'hoster', '--providers', folder, '--url', secure.urls.find((u) => u.startsWith('https:'))!, '--dns', dns.server);
+  t.equal(tls.code, 1, tls.stdout);
+  t.match(tls.stdout, /^pass  Thunderbird autoconfig\.hoster\.example \(any address\)\s+2 servers/m);
+  t.match(tls.stdout, /^FAIL  Thunderbird autodiscover\.hoster\.example \(any address\)\s+no answer: .*altnames/m, 'the certificate does not name it');
+  t.match(tls.stdout, /^pass  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+.*autoconfig\.hoster\.example answers$/m);
+  t.notMatch(tls.stdout, /certificates/, 'no "not checked" row over https');
+
+  t.equal((await cli('check', 'a@example.com', '--hoster', 'hoster')).code, 2, 'an address or --hoster, not both');
+  t.equal((await cli('check', '--domain', 'good.test.example')).code, 2, '--domain needs --hoster');
+  t.equal((await cli('check', '--hoster', 'hoster', '--dns', 'ns.example')).code, 2, 'a DNS server is an address');
+  t.equal((await cli('check', '--hoster', 'nobody', '--providers', folder)).code, 1);
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { buildCatalog } from '../src/catalog/catalog.js';
 import { loadProvider } from '../src/catalog/load.js';
 import { MxPatternIndex } from '../src/catalog/mx-patterns.js';
 import { formatProblem } from '../src/catalog/problems.js';
@@ -83,8 +84,8 @@ t.test('problems of the new keys name line and column', async (t) => {
 t.test('MX pattern index: exact names, one or more labels for *, most specific first', async (t) => {
   const index = new MxPatternIndex<string>();
   t.same(index.add('hoster', ['*.mx.hoster.example', 'mx.hoster.example']), []);
-  t.same(index.add('eu', ['*.eu.mx.hoster.example']), []);
-  t.same(index.add('other', ['mx.hoster.example']), [{ pattern: 'mx.hoster.example', owner: 'hoster', other: 'other' }]);
+  t.match(index.add('eu', ['*.eu.mx.hoster.example']), [{ kind: 'overlap' }], 'kept, and said (below)');
+  t.same(index.add('other', ['mx.hoster.example']), [{ pattern: 'mx.hoster.example', owner: 'hoster', other: 'other', held: 'mx.hoster.example', kind: 'same', winner: 'mx.hoster.example' }]);
   t.equal(index.match('mx.hoster.example'), 'hoster', 'the exact name');
   t.equal(index.match('mx01.mx.hoster.example'), 'hoster', 'one label');
   t.equal(index.match('a.b.mx.hoster.example'), 'hoster', 'two labels');
@@ -93,4 +94,57 @@ t.test('MX pattern index: exact names, one or more labels for *, most specific f
   t.equal(index.match('hoster.example'), undefined);
   t.equal(index.match('mx.hoster.example.evil.example'), undefined, 'a suffix, not a substring');
   t.equal(index.match('xmx.hoster.example'), undefined, 'labels, not characters');
+});
+
+t.test('MX pattern index: patterns of other owners that match some of the same hosts are overlaps', async (t) => {
+  const index = new MxPatternIndex<string>();
+  t.same(index.add('a', ['*.mx.hoster.example', 'mx.hoster.example', 'relay.hoster.example']), []);
+  const overlaps = (owner: string, pattern: string) => index.add(owner, [pattern]).map((c) => `${c.kind} ${c.held} → ${c.winner}`);
+  t.same(overlaps('b', 'mx1.mx.hoster.example'), ['overlap *.mx.hoster.example → mx1.mx.hoster.example'], 'an exact name under a wildcard: the exact name wins');
+  t.same(overlaps('c', '*.eu.mx.hoster.example'), ['overlap *.mx.hoster.example → *.eu.mx.hoster.example'], 'a wildcard under a wildcard: the longer wins');
+  t.same(overlaps('d', '*.hoster.example').sort(), [
+    'overlap *.eu.mx.hoster.example → *.eu.mx.hoster.example',
+    'overlap *.mx.hoster.example → *.mx.hoster.example',
+    'overlap mx.hoster.example → mx.hoster.example',
+    'overlap mx1.mx.hoster.example → mx1.mx.hoster.example',
+    'overlap relay.hoster.example → relay.hoster.example',
+  ], 'a wildcard over what others hold: each of theirs is more specific');
+  t.same(overlaps('e', '*.relay.hoster.example'), ['overlap *.hoster.example → *.relay.hoster.example'], '*.s does not match s itself: no overlap with the exact relay.hoster.example');
+  t.same(overlaps('a', '*.x.mx.hoster.example'), ['overlap *.hoster.example → *.x.mx.hoster.example'], "an owner's own patterns never conflict, others' still do");
+  t.same(overlaps('f', 'mx.other.example'), [], 'elsewhere: nothing');
+  t.equal(index.match('mx1.mx.hoster.example'), 'b');
+  t.equal(index.match('mx2.mx.hoster.example'), 'a');
+  t.equal(index.match('www.hoster.example'), 'd');
+});
+
+t.test('a service host or MX pattern another provider claims: an error (a warning for an overlap) at its place; the rest is served', async (t) => {
+  const hoster = (id: string, hosts: string, patterns: string) => `id: ${id}
+name: ${id} Mail
+serviceHosts: ${hosts}
+mxPatterns:
+  - ${patterns.split(',').join('\n  - ')}
+incoming:
+  - { type: imap, host: imap.${id}.example }
+outgoing:
+  - { host: smtp.${id}.example }
+`;
+  const catalog = buildCatalog([
+    { file: 'b.yaml', text: hoster('b', '[autoconfig.b.example, AutoConfig.Hoster.Example.]', '"*.b.example","*.MX.hoster.example",mx1.mx.hoster.example') },
+    { file: 'a.yaml', text: hoster('a', '[autoconfig.hoster.example]', '"*.mx.hoster.example"') },
+  ]);
+  t.same(catalog.providers.map((p) => p.id), ['a', 'b'], 'both are served');
+  t.same(catalog.rejectedFiles, []);
+  t.same(catalog.problems.map(formatProblem), [
+    'b.yaml:3:38: error: service host autoconfig.hoster.example is already claimed by provider a (a.yaml); it stays there, the rest of this file is served',
+    'b.yaml:6:5: error: MX pattern *.mx.hoster.example is already claimed by provider a (a.yaml); it stays there, the rest of this file is served',
+    'b.yaml:7:5: warning: MX pattern mx1.mx.hoster.example overlaps *.mx.hoster.example of provider a (a.yaml): an MX host both match goes to the more specific, mx1.mx.hoster.example',
+  ], 'placed where the name is written, however it is spelt');
+  const b = catalog.byId('b')!;
+  t.same(b.serviceHosts, ['autoconfig.b.example'], 'the later provider without the name taken');
+  t.same(b.mxPatterns, ['*.b.example', 'mx1.mx.hoster.example']);
+  t.equal(catalog.byServiceHost('autoconfig.hoster.example')?.id, 'a', 'the first keeps it');
+  t.equal(catalog.byServiceHost('autoconfig.b.example')?.id, 'b');
+  t.equal(catalog.mxIndex.match('mx7.mx.hoster.example')?.id, 'a');
+  t.equal(catalog.mxIndex.match('mx1.mx.hoster.example')?.id, 'b', 'the overlap: the more specific pattern wins');
+  t.equal(catalog.mxIndex.match('mx.b.example')?.id, 'b');
 });

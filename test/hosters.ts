@@ -82,8 +82,9 @@ if (missing !== undefined) {
     writeFileSync(join(folder, 'hoster.yaml'), hosterYaml(db));
   });
 
+  const METRICS_TOKEN = 'hoster-metrics-token-0815';
   const serve = async (t: Test, dnsServer: string) => {
-    const server = await spawnServe(t, ['--providers', folder, '--port', '0', '--rate-limit', '0', '--dns-servers', dnsServer, '--mx-timeout', '1.5']);
+    const server = await spawnServe(t, ['--providers', folder, '--port', '0', '--rate-limit', '0', '--dns-servers', dnsServer, '--mx-timeout', '1.5', '--metrics-token', METRICS_TOKEN]);
     return server.urls[0]!;
   };
   const thunderbird = (url: string, address: string, host = 'autoconfig.example.net') =>
@@ -112,6 +113,15 @@ if (missing !== undefined) {
     t.equal((await ask('autoconfig.db-kunde.example')).status, 200, 'from the database');
     t.equal((await ask('autoconfig.hoster.example')).status, 200, 'the service host itself');
     t.equal((await ask('autoconfig.elsewhere.test.example')).status, 404, 'not ours');
+
+    // What the sources did, in /metrics: the database read, the MX lookups made for the requests above.
+    const metrics = (await request(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
+    t.match(metrics, /^mail_autoconfig_domain_source_up\{provider="hoster"\} 1$/m);
+    t.match(metrics, /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 1$/m, 'the one row of the database');
+    t.match(metrics, /^mail_autoconfig_domain_source_last_success_timestamp_seconds\{provider="hoster"\} \d+(\.\d+)?$/m);
+    t.match(metrics, /^mail_autoconfig_mx_answers_total\{answer="mx"\} [1-9]/m, 'MX-matched and not-ours domains were looked up');
+    t.match(metrics, /^mail_autoconfig_mx_answers_total\{answer="nxdomain"\} [1-9]/m);
+    t.ok(Number(/^mail_autoconfig_mx_lookups_total (\d+)$/m.exec(metrics)?.[1]) >= 3, 'lookups counted');
   });
 
   t.test('MX answers are cached, and lookups for one new domain are coalesced', async (t) => {

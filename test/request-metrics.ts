@@ -1,11 +1,15 @@
 /**
  * Request counts and latencies are kept as plain numbers and read by the
  * Prometheus registry at scrape time; the series must read as a counter and
- * a histogram would.
+ * a histogram would. So are the hosters' sources: MX lookups (a real
+ * resolver against a DNS server on loopback) and the domain databases.
  */
 import t from 'tap';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { Metrics } from '../src/server/metrics.js';
+import type { DomainSourceReadiness } from '../src/sources/domain-sources.js';
+import { MxResolver } from '../src/sources/mx.js';
+import { blackHole, mxAnswer, rcodeAnswer, startFakeDnsServer } from './helpers/dns-server.js';
 
 function metrics() {
   const catalog = { providers: [], domainCount: 0, rejectedFiles: [] } as unknown as Catalog;
@@ -59,4 +63,58 @@ t.test('the series are in the JSON export and reset with the registry', async (t
   t.same(counter?.values, [{ labels: { format: 'thunderbird', status: '200' }, value: 1 }]);
   m.registry.resetMetrics();
   t.same(series(await m.registry.metrics(), 'mail_autoconfig_request'), []);
+});
+
+t.test('MX lookups: asked, from the cache, coalesced, refused as busy, DNS packets, and how each lookup ended', async (t) => {
+  // A real resolver against a DNS server on loopback that answers a., fails b. and never answers slow.
+  const server = await startFakeDnsServer(t, (query, raw) => {
+    const name = query.questions?.[0]?.name;
+    if (name === 'a.example') return mxAnswer([{ host: 'mx1.mx.hoster.example', preference: 10 }], 300)(query, raw);
+    if (name === 'b.example') return rcodeAnswer('SERVFAIL')(query, raw);
+    return blackHole(query, raw);
+  });
+  const mx = new MxResolver({ servers: [server.server], timeoutMs: 300, maxInFlight: 2 });
+  const m = metrics();
+  m.watchHosterSources(undefined, mx);
+  await mx.resolve('a.example');
+  await mx.resolve('a.example');
+  // b. and slow. fill the two places; the second b. joins the first; c. finds no place.
+  await Promise.all([mx.resolve('b.example'), mx.resolve('b.example'), mx.resolve('slow.example'), mx.resolve('c.example')]);
+  const text = await m.registry.metrics();
+  t.match(text, /# TYPE mail_autoconfig_mx_lookups_total counter/);
+  t.same(series(text, 'mail_autoconfig_mx_'), [
+    'mail_autoconfig_mx_lookups_total 6',
+    'mail_autoconfig_mx_cache_hits_total 1',
+    'mail_autoconfig_mx_coalesced_total 1',
+    'mail_autoconfig_mx_busy_total 1',
+    // a. once, b. once (SERVFAIL: no other server to ask), slow. twice (sent again after half the timeout).
+    'mail_autoconfig_mx_dns_queries_total 4',
+    'mail_autoconfig_mx_answers_total{answer="mx"} 1',
+    'mail_autoconfig_mx_answers_total{answer="no_mx"} 0',
+    'mail_autoconfig_mx_answers_total{answer="nxdomain"} 0',
+    'mail_autoconfig_mx_answers_total{answer="servfail"} 1',
+    'mail_autoconfig_mx_answers_total{answer="timeout"} 1',
+    'mail_autoconfig_mx_answers_total{answer="garbage"} 0',
+    'mail_autoconfig_mx_in_flight 0',
+    // a. for its TTL, b. and slow. for the few seconds failures are kept.
+    'mail_autoconfig_mx_cache_entries 3',
+  ]);
+});
+
+t.test("domain databases: each provider's state, domain count and last success", async (t) => {
+  const m = metrics();
+  const readiness: DomainSourceReadiness[] = [
+    { provider: 'hoster', ok: true, domains: 120000, lastError: undefined, lastSuccessAt: '2025-03-01T12:00:00.000Z' },
+    { provider: 'never-read', ok: false, domains: 0, lastError: 'connection refused', lastSuccessAt: undefined },
+  ];
+  m.watchHosterSources({ readiness: () => readiness }, undefined);
+  const text = await m.registry.metrics();
+  t.same(series(text, 'mail_autoconfig_domain_source_'), [
+    'mail_autoconfig_domain_source_up{provider="hoster"} 1',
+    'mail_autoconfig_domain_source_up{provider="never-read"} 0',
+    'mail_autoconfig_domain_source_domains{provider="hoster"} 120000',
+    'mail_autoconfig_domain_source_domains{provider="never-read"} 0',
+    `mail_autoconfig_domain_source_last_success_timestamp_seconds{provider="hoster"} ${Date.parse('2025-03-01T12:00:00Z') / 1000}`,
+  ], 'no timestamp for a source never read');
+  t.same(series(text, 'mail_autoconfig_mx_'), [], 'no MX series without a resolver');
 });

@@ -27,7 +27,9 @@ Commands:
   import <files|folders…> --out <folder>
                                  convert Thunderbird config-v1.1 XML to provider YAML
   dns <domain>                   print the DNS records a domain owner publishes
+  dns --hoster <id>              print a hoster's records: once, and per customer domain
   check <address> [--url <base>] fetch every format from a running deployment and check it
+  check --hoster <id>            check a hoster's records in DNS and at the deployment
   lookup <address>               show what the provider's directory lookup returns for an address
 
 mail-autoconfig <command> --help shows the options of a command.
@@ -60,17 +62,28 @@ Converts Thunderbird/ISPDB config-v1.1 XML into provider YAML, one file per
 provider, and reports each element that could not be carried over.
 Existing files are not overwritten unless --force is given.`,
   dns: `Usage: mail-autoconfig dns <domain> [--public-url <url> | --target <host> | --address <ip>] [--json]
+       mail-autoconfig dns --hoster <provider id> [--domain <customer domain>] [...]
 
 Prints, in zone-file syntax, the records the owner of <domain> publishes:
 autoconfig/autodiscover host records (CNAME to the service's public host, or
-A/AAAA with --address), _autodiscover._tcp SRV, and the RFC 6186/8314 SRV
-records of the provider's servers ("." where a service is not offered).
+A/AAAA with --address), _autodiscover._tcp SRV, the PACC records, and the
+RFC 6186/8314 SRV records of the provider's servers ("." where a service is
+not offered).
 
-  --target <host>     the service's public host name (default: from --public-url)
+With --hoster, a hoster's two groups: the records it publishes once (its
+service hosts, and where Thunderbird's MX step looks for its MX hosts), and
+those of each customer domain, as a template with <customer-domain>, or for
+the one --domain.
+
+  --target <host>     the service's public host name (default: from --public-url,
+                      else the provider's first service host)
   --address <ip>      publish A/AAAA records to this address instead of CNAMEs
+  --hoster <id>       the hoster layout of this provider
+  --domain <domain>   with --hoster: the records of this customer domain
   --json              print the records as JSON
 ${settingsHelp()}`,
   check: `Usage: mail-autoconfig check <address> [--url <base>] [--dns <server>] [--insecure] [--json]
+       mail-autoconfig check --hoster <provider id> [--domain <customer domain>] [--providers <paths>] [...]
 
 Fetches every format from a running deployment the way clients do (Thunderbird
 with and without emailaddress, .well-known, ISPDB path, Outlook POST on the
@@ -80,12 +93,23 @@ on servers, ports and TLS modes, and the PACC document's SHA-256 against the
 _ua-auto-config.<domain> TXT record when one can be read. Prints a table;
 exit 1 when anything fails.
 
+With --hoster, the records the hoster publishes once: each service host
+resolves and the deployment answers on it for any address; for each MX
+pattern, a name Thunderbird's MX step asks is such a service host. With
+--domain, also the customer domain's: its MX host is the provider's,
+autoconfig./autodiscover. and _autodiscover._tcp point at a service host,
+and the deployment answers for it.
+
   --url <base>    the deployment (default http://localhost:8080); requests carry the
                   Host header a client would send (autoconfig.<domain>, ...)
-  --dns <server>  DNS server (address or address:port, repeatable) for the TXT lookup;
-                  default the system's
+  --dns <server>  DNS server (address or address:port, repeatable) for the TXT lookup
+                  (with --hoster: every lookup); default the system's
   --insecure      accept any TLS certificate
-  --json          print the rows as JSON`,
+  --json          print the rows as JSON
+  --hoster <id>   check this provider's hoster records instead of an address
+  --domain <d>    with --hoster: also the records of this customer domain
+  --providers <paths>  with --hoster: provider folder(s) or file(s), comma-separated
+                  (default: MAIL_AUTOCONFIG_PROVIDERS, else the bundled ones)`,
   lookup: `Usage: mail-autoconfig lookup <address> [--providers <paths>] [--json]
 
 Asks the directory (LDAP or SQL) of the provider serving the address, as the
@@ -145,16 +169,24 @@ async function main(argv: string[]): Promise<number> {
         return await (await commands()).importFiles(positionals, values.out, values.force === true, io);
       }
       case 'dns': {
-        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { ...SETTINGS_FLAGS, target: { type: 'string' }, address: { type: 'string' }, hoster: { type: 'string' }, domain: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
-        if (positionals.length !== 1) throw new UsageError('dns needs one domain');
-        return await (await commands()).dns(positionals[0]!, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
+        if (values.hoster !== undefined && positionals.length > 0) throw new UsageError('dns takes a domain or --hoster <provider id>, not both');
+        if (values.hoster === undefined && values.domain !== undefined) throw new UsageError('--domain goes with --hoster (for a listed domain: dns <domain>)');
+        if (values.hoster === undefined && positionals.length !== 1) throw new UsageError('dns needs one domain, or --hoster <provider id>');
+        const request = values.hoster !== undefined ? { hoster: values.hoster, ...(values.domain !== undefined ? { customerDomain: values.domain } : {}) } : { domain: positionals[0]! };
+        return await (await commands()).dns(request, resolveSettings(values, process.env), values.address ?? values.target, values.json === true, io);
       }
       case 'check': {
-        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' }, dns: { type: 'string', multiple: true }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, hoster: { type: 'string' }, domain: { type: 'string' }, providers: { type: 'string' }, ...help }, allowPositionals: true, strict: true });
         if (values.help) return printHelp(command);
-        if (positionals.length !== 1) throw new UsageError('check needs one e-mail address');
-        return await (await commands()).check(positionals[0]!, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
+        if (values.hoster !== undefined && positionals.length > 0) throw new UsageError('check takes an e-mail address or --hoster <provider id>, not both');
+        if (values.hoster === undefined && (values.domain !== undefined || values.providers !== undefined)) throw new UsageError('--domain and --providers go with --hoster');
+        if (values.hoster === undefined && positionals.length !== 1) throw new UsageError('check needs one e-mail address, or --hoster <provider id>');
+        const request = values.hoster !== undefined
+          ? { hoster: values.hoster, providers: resolveSettings({ providers: values.providers }, process.env).providers, ...(values.domain !== undefined ? { customerDomain: values.domain } : {}) }
+          : { address: positionals[0]! };
+        return await (await commands()).check(request, values.url ?? 'http://localhost:8080', values.insecure === true, values.json === true, io, values.dns ?? []);
       }
       case 'lookup': {
         const { values, positionals } = parseArgs({ args: rest, options: { providers: { type: 'string' }, json: { type: 'boolean' }, ...help }, allowPositionals: true, strict: true });

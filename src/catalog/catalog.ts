@@ -5,6 +5,7 @@
  */
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
+import { HosterClaims } from './hoster-claims.js';
 import { loadProvider, MAX_PROBLEMS_PER_FILE, PROVIDER_LIMITS, type LoadResult } from './load.js';
 import type { Provider } from './model.js';
 import { MxPatternIndex } from './mx-patterns.js';
@@ -78,7 +79,9 @@ export function loadSource(source: SourceFile): LoadResult {
 /**
  * Build a catalog from file contents. Files are taken in name order, so when
  * two files claim the same id or domain, the first one keeps it and the
- * later file is rejected with an error naming the first.
+ * later file is rejected with an error naming the first; a service host or
+ * MX pattern claimed twice stays with the first too, and the later file
+ * loads without it (hoster-claims.ts).
  */
 export function buildCatalog(files: readonly SourceFile[]): Catalog {
   return assembleCatalog(files.map((source) => ({ ...source, result: loadSource(source) })));
@@ -96,6 +99,7 @@ export function assembleCatalog(files: readonly LoadedFile[]): Catalog {
   const rejected: string[] = [];
   const owners = new Map<string, Provider>();
   const ids = new Map<string, Provider>();
+  const claims = new HosterClaims();
 
   for (const { file, text, result } of [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))) {
     problems.push(...result.problems);
@@ -120,7 +124,10 @@ export function assembleCatalog(files: readonly LoadedFile[]): Catalog {
       rejected.push(file);
       continue;
     }
-    providers.push(provider);
+    // Service hosts and MX patterns another provider holds: only those names are left out.
+    const claimed = claims.claim(provider, text);
+    problems.push(...claimed.problems);
+    providers.push(claimed.provider);
     ids.set(provider.id, provider);
     for (const domain of provider.domains) owners.set(domain, provider);
   }

@@ -113,23 +113,55 @@ export function loadProvider(file: string, text: string, limits: LoadLimits = {}
   }
 }
 
-function loadChecked(file: string, text: string, limits: LoadLimits, problems: Problem[]): LoadResult {
-  const list = plainDomainList(text);
-  const yamlText = list ? text.slice(0, list.start) + text.slice(list.end) : text;
+type Place = { line: number; column: number };
+
+/** The text the YAML parser reads: the file without a plain domain list read apart. */
+function yamlOf(text: string, list: PlainList | undefined): string {
+  return list ? text.slice(0, list.start) + text.slice(list.end) : text;
+}
+
+/**
+ * A provider file's YAML, parsed with the means to place a problem: an
+ * offset or a path of the data → line and column in the file as written
+ * (a plain domain list read apart shifts the lines below it).
+ */
+function locate(list: PlainList | undefined, yamlText: string): { doc: Document; place(offset: number | undefined): Place; placePath(path: (string | number)[], onKey?: boolean): Place } {
   const lineCounter = new LineCounter();
-  const place = (offset: number | undefined): { line: number; column: number } => {
+  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const place = (offset: number | undefined): Place => {
     const pos = lineCounter.linePos(offset ?? 0);
     // Lines after a domain list read apart are further down in the file.
     return { line: list && pos.line > list.keyLine ? pos.line + list.domains.length : pos.line, column: pos.col };
   };
-  const at = (offset: number | undefined, severity: Problem['severity'], message: string): void => {
-    problems.push({ file, ...place(offset), severity, message });
-  };
+  // Entries of a list read apart have their own line.
+  const placePath = (path: (string | number)[], onKey = false): Place =>
+    list && path[0] === 'domains' && typeof path[1] === 'number' && path[1] < list.domains.length
+      ? { line: list.keyLine + 1 + path[1], column: list.indent + 3 }
+      : place(offsetOf(doc, path, onKey));
+  return { doc, place, placePath };
+}
+
+/**
+ * Where a path of a loaded file's data is written, for a problem found
+ * later, across files (one provider claiming what another holds). Parses
+ * the text again: only the files of such problems pay for it.
+ */
+export function placeInFile(text: string, path: (string | number)[]): Place {
+  const list = plainDomainList(text);
+  return locate(list, yamlOf(text, list)).placePath(path);
+}
+
+function loadChecked(file: string, text: string, limits: LoadLimits, problems: Problem[]): LoadResult {
+  const list = plainDomainList(text);
+  const yamlText = yamlOf(text, list);
   const maxYaml = limits.yamlBytes ?? PROVIDER_LIMITS.yamlBytes;
   if (Buffer.byteLength(yamlText) > maxYaml) {
     return { problems: [{ file, line: 1, column: 1, severity: 'error', message: `the provider's YAML is larger than the limit of ${sizeText(maxYaml)} (a long domain list can be written one "- domain" a line)` }] };
   }
-  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, place, placePath } = locate(list, yamlText);
+  const at = (offset: number | undefined, severity: Problem['severity'], message: string): void => {
+    problems.push({ file, ...place(offset), severity, message });
+  };
 
   for (const error of doc.errors) at(error.pos[0], 'error', `YAML: ${firstLine(error.message)}`);
   for (const warning of doc.warnings) at(warning.pos[0], 'warning', `YAML: ${firstLine(warning.message)}`);
@@ -149,22 +181,17 @@ function loadChecked(file: string, text: string, limits: LoadLimits, problems: P
     problems.push({ file, ...(list ? { line: list.keyLine, column: 1 } : place(offsetOf(doc, ['domains'], true))), severity: 'error', message: `domains: ${data.domains.length} domains; at most ${maxDomains} per provider` });
     return { problems };
   }
-  // Where a path of the data is in the file; entries of a list read apart have their own line.
-  const offsetPlace = (path: (string | number)[], onKey = false): { line: number; column: number } =>
-    list && path[0] === 'domains' && typeof path[1] === 'number' && path[1] < list.domains.length
-      ? { line: list.keyLine + 1 + path[1], column: list.indent + 3 }
-      : place(offsetOf(doc, path, onKey));
   if (!validate(data)) {
     for (const error of simplifyErrors(validate.errors ?? [])) {
       const { offset, message } = describeSchemaError(doc, error);
       // A repeated entry is placed on its second occurrence.
       const path = [...pathOf(error.instancePath), ...(error.keyword === 'uniqueItems' ? [laterDuplicate(error)] : [])];
-      problems.push({ file, ...(list && path[0] === 'domains' ? offsetPlace(path) : place(offset)), severity: 'error', message });
+      problems.push({ file, ...(list && path[0] === 'domains' ? placePath(path) : place(offset)), severity: 'error', message });
     }
     return { problems };
   }
   const raw = data as RawProvider;
-  const provider = buildProvider(file, raw, (path, severity, message, onKey = false) => problems.push({ file, ...offsetPlace(path, onKey), severity, message }));
+  const provider = buildProvider(file, raw, (path, severity, message, onKey = false) => problems.push({ file, ...placePath(path, onKey), severity, message }));
   return problems.some((p) => p.severity === 'error') ? { problems } : { provider, problems };
 }
 

@@ -35,9 +35,20 @@ export function formatMxPattern(pattern: MxPattern): string {
 }
 
 export interface MxPatternConflict {
+  /** The pattern being added. */
   readonly pattern: string;
+  /** Who holds `held`. */
   readonly owner: string;
+  /** Who adds `pattern`. */
   readonly other: string;
+  /** The owner's pattern: the same as `pattern`, or one that matches some of the same hosts. */
+  readonly held: string;
+  /**
+   * same: `pattern` stays with the owner and is not added. overlap: both are
+   * kept, and a host both match goes to the more specific (`winner`).
+   */
+  readonly kind: 'same' | 'overlap';
+  readonly winner: string;
 }
 
 /** Patterns → owner (a provider key), built once per catalog. */
@@ -47,7 +58,10 @@ export class MxPatternIndex<Owner = string> {
 
   /**
    * Claim normalised patterns (the model's `mxPatterns`) for an owner. A
-   * pattern another owner holds stays with the first; the conflict is returned.
+   * pattern another owner holds stays with the first; patterns of other
+   * owners that match some of the same hosts are kept (the more specific
+   * wins, see match()). Both are returned as conflicts: the second kind
+   * is rarely what two providers mean.
    */
   add(owner: Owner, patterns: readonly string[], describe: (owner: Owner) => string = String): MxPatternConflict[] {
     const conflicts: MxPatternConflict[] = [];
@@ -56,10 +70,37 @@ export class MxPatternIndex<Owner = string> {
       const map = wildcard ? this.suffixes : this.exact;
       const key = wildcard ? written.slice(2) : written;
       const held = map.get(key);
-      if (held !== undefined && held !== owner) conflicts.push({ pattern: written, owner: describe(held), other: describe(owner) });
-      else map.set(key, owner);
+      if (held !== undefined && held !== owner) {
+        conflicts.push({ pattern: written, owner: describe(held), other: describe(owner), held: written, kind: 'same', winner: written });
+        continue;
+      }
+      for (const [heldPattern, heldOwner] of this.overlapping(key, wildcard)) {
+        if (heldOwner === owner) continue;
+        // An exact name beats a wildcard; of two wildcards the longer suffix wins.
+        const winner = !wildcard ? written : !heldPattern.startsWith('*.') || heldPattern.length > written.length ? heldPattern : written;
+        conflicts.push({ pattern: written, owner: describe(heldOwner), other: describe(owner), held: heldPattern, kind: 'overlap', winner });
+      }
+      map.set(key, owner);
     }
     return conflicts;
+  }
+
+  /**
+   * The patterns held that match some host `key` (exact) or `*.key` matches:
+   * wildcards over a parent of it, and, for a wildcard, whatever lies below
+   * it. The latter walks every pattern, which is fine for the handful a
+   * catalog has; the look-up path (match) never does.
+   */
+  private *overlapping(key: string, wildcard: boolean): Generator<[string, Owner]> {
+    // "*.t" covers the host or wildcard suffix "s" when s ends in ".t", as in match().
+    for (let dot = key.indexOf('.'); dot >= 0; dot = key.indexOf('.', dot + 1)) {
+      const owner = this.suffixes.get(key.slice(dot + 1));
+      if (owner !== undefined) yield [`*.${key.slice(dot + 1)}`, owner];
+    }
+    if (!wildcard) return;
+    const below = `.${key}`;
+    for (const [name, owner] of this.exact) if (name.endsWith(below)) yield [name, owner];
+    for (const [suffix, owner] of this.suffixes) if (suffix.endsWith(below)) yield [`*.${suffix}`, owner];
   }
 
   get size(): number {

@@ -31,26 +31,51 @@ type Endpoint = string;
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (n) => ['incomingServer', 'outgoingServer', 'Protocol'].includes(n) });
 
-export async function checkDeployment(base: string, mailbox: Mailbox, options: CheckOptions = {}): Promise<CheckRow[]> {
-  const rows: CheckRow[] = [];
+/** A request to the deployment at `base`, with the Host a client would send; a failure is status 0 with the reason as text. */
+export type DeploymentGet = (path: string, host?: string, init?: { method?: string; body?: string; headers?: Record<string, string> }) => Promise<HttpResponse>;
+
+export function deploymentGet(base: string, insecure: boolean | undefined): DeploymentGet {
   const origin = base.replace(/\/+$/, '');
-  const get = (path: string, host?: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
-    httpFetch(`${origin}${path}`, { ...init, ...(host ? { host } : {}), ...(options.insecure ? { insecure: true } : {}) }).catch(
+  return (path, host, init = {}) =>
+    httpFetch(`${origin}${path}`, { ...init, ...(host ? { host } : {}), ...(insecure ? { insecure: true } : {}) }).catch(
       (error: Error) => ({ status: 0, headers: {}, body: Buffer.alloc(0), text: error.message }) as HttpResponse,
     );
+}
+
+/** Why a client could not use an answer (status, content type), or undefined when it can. */
+export function statusProblem(response: HttpResponse, contentType: RegExp): string | undefined {
+  if (response.status !== 200) return response.status === 0 ? `no answer: ${response.text}` : `HTTP ${response.status}: ${response.text.trim().split('\n')[0]!.slice(0, 100)}`;
+  const type = response.headers['content-type'] ?? '(none)';
+  return contentType.test(type) ? undefined : `Content-Type ${type}: clients will not read it`;
+}
+
+export const XML_TYPE = /^(text|application)\/xml/;
+
+/**
+ * The servers of a Thunderbird document as "imap host:993 TLS", and whether
+ * one is plain (Thunderbird for Android rejects the document), or why it
+ * has none a client could use.
+ */
+export function thunderbirdServers(text: string): { servers: string[]; plain: boolean } | { problem: string } {
+  if (XMLValidator.validate(text) !== true) return { problem: 'not well-formed XML' };
+  const provider = (xml.parse(text) as any).clientConfig?.emailProvider;
+  if (!provider?.incomingServer?.length || !provider?.outgoingServer?.length) return { problem: 'no incoming or outgoing server' };
+  const all = [...provider.incomingServer, ...provider.outgoingServer];
+  return {
+    servers: all.map((s: any) => `${s['@type']} ${s.hostname}:${s.port} ${s.socketType === 'SSL' ? 'TLS' : s.socketType === 'STARTTLS' ? 'STARTTLS' : 'none'}`),
+    plain: all.some((s: any) => s.socketType === 'plain' && s['@type'] !== 'pop3'),
+  };
+}
+
+export async function checkDeployment(base: string, mailbox: Mailbox, options: CheckOptions = {}): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const get = deploymentGet(base, options.insecure);
   const query = `emailaddress=${encodeURIComponent(mailbox.address)}`;
   const add = (check: string, ok: boolean, detail: string) => rows.push({ check, ok, detail });
   const expectStatus = (check: string, response: HttpResponse, contentType: RegExp): boolean => {
-    if (response.status !== 200) {
-      add(check, false, response.status === 0 ? `no answer: ${response.text}` : `HTTP ${response.status}: ${response.text.trim().split('\n')[0]!.slice(0, 100)}`);
-      return false;
-    }
-    const type = response.headers['content-type'] ?? '(none)';
-    if (!contentType.test(type)) {
-      add(check, false, `Content-Type ${type}: clients will not read it`);
-      return false;
-    }
-    return true;
+    const problem = statusProblem(response, contentType);
+    if (problem !== undefined) add(check, false, problem);
+    return problem === undefined;
   };
 
   // Thunderbird: the four ways it asks, all must agree.
@@ -63,20 +88,13 @@ export async function checkDeployment(base: string, mailbox: Mailbox, options: C
   let tbServers: Endpoint[] | undefined;
   for (const lookup of thunderbird) {
     const response = await get(lookup.path, lookup.host);
-    if (!expectStatus(lookup.check, response, /^(text|application)\/xml/)) continue;
-    if (XMLValidator.validate(response.text) !== true) {
-      add(lookup.check, false, 'not well-formed XML');
+    if (!expectStatus(lookup.check, response, XML_TYPE)) continue;
+    const read = thunderbirdServers(response.text);
+    if ('problem' in read) {
+      add(lookup.check, false, read.problem);
       continue;
     }
-    const provider = (xml.parse(response.text) as any).clientConfig?.emailProvider;
-    if (!provider?.incomingServer?.length || !provider?.outgoingServer?.length) {
-      add(lookup.check, false, 'no incoming or outgoing server');
-      continue;
-    }
-    const servers: Endpoint[] = [...provider.incomingServer, ...provider.outgoingServer].map(
-      (s: any) => `${s['@type']} ${s.hostname}:${s.port} ${s.socketType === 'SSL' ? 'TLS' : s.socketType === 'STARTTLS' ? 'STARTTLS' : 'none'}`,
-    );
-    const plain = [...provider.incomingServer, ...provider.outgoingServer].some((s: any) => s.socketType === 'plain' && s['@type'] !== 'pop3');
+    const { servers, plain } = read;
     tbServers ??= servers;
     const agrees = servers.join('|') === tbServers.join('|');
     add(lookup.check, agrees, `${servers.length} servers, first ${servers[0]}${plain ? '; a plain entry: Thunderbird for Android rejects the document' : ''}${agrees ? '' : '; differs from the first Thunderbird answer'}`);
@@ -94,7 +112,7 @@ export async function checkDeployment(base: string, mailbox: Mailbox, options: C
   for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml']) {
     const check = `Outlook POST ${path}`;
     const response = await get(path, `autodiscover.${mailbox.domain}`, { method: 'POST', body: request, headers: { 'content-type': 'text/xml; charset=utf-8' } });
-    if (!expectStatus(check, response, /^(text|application)\/xml/)) continue;
+    if (!expectStatus(check, response, XML_TYPE)) continue;
     const protocols = (xml.parse(response.text) as any).Autodiscover?.Response?.Account?.Protocol as any[] | undefined;
     if (!protocols?.length) {
       add(check, false, 'no Protocol in the response');
@@ -163,8 +181,8 @@ async function checkPacc(domain: string, get: (host: string) => Promise<HttpResp
     return;
   }
   const fail = (detail: string): void => void rows.push({ check, ok: false, detail });
-  if (response.status !== 200) return fail(response.status === 0 ? `no answer: ${response.text}` : `HTTP ${response.status}: ${response.text.trim().split('\n')[0]!.slice(0, 100)}`);
-  if (!/^application\/json(;|$)/.test(response.headers['content-type'] ?? '')) return fail(`Content-Type ${response.headers['content-type'] ?? '(none)'}: clients will not read it`);
+  const problem = statusProblem(response, /^application\/json(;|$)/);
+  if (problem !== undefined) return fail(problem);
   if (response.headers['content-encoding'] !== undefined) return fail(`Content-Encoding ${response.headers['content-encoding']}: the digest covers the identity-encoded bytes`);
   let protocols: Record<string, unknown> | undefined;
   try {

@@ -5,14 +5,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { loadCatalog, listProviderFiles, summarize } from '../catalog/catalog.js';
+import { loadCatalog, listProviderFiles, summarize, type Catalog } from '../catalog/catalog.js';
+import type { Provider } from '../catalog/model.js';
 import { formatProblem } from '../catalog/problems.js';
 import { OUTLOOK_RESPONSE_NS } from '../formats/outlook.js';
 import { XML_DECLARATION, xmlBuilder } from '../formats/prepared.js';
 import { importConfigV11 } from '../importer/ispdb.js';
 import { parseAddress, normalizeDomain } from '../mailbox.js';
-import { checkDeployment, formatCheckTable } from './check.js';
-import { dnsRecords, formatZone } from './dns.js';
+import { parseDnsServer } from '../sources/mx.js';
+import { checkDeployment, formatCheckTable, type CheckRow } from './check.js';
+import { checkHoster } from './check-hoster.js';
+import { CUSTOMER_DOMAIN, dnsRecords, formatZone, hosterRecords } from './dns.js';
 import { signerFor } from './serve.js';
 import { buildApp } from '../server/app.js';
 import { UsageError, type RenderFormat, type Settings } from './options.js';
@@ -138,37 +141,91 @@ async function listXmlFiles(input: string): Promise<string[]> {
   return (await readdir(input)).filter((f) => f.toLowerCase().endsWith('.xml')).sort().map((f) => join(input, f));
 }
 
-/** dns: the records a domain owner publishes, in zone-file syntax or JSON. */
-export async function dns(domainInput: string, settings: Settings, target: string | undefined, json: boolean, io: Output): Promise<number> {
-  const domain = normalizeDomain(domainInput);
-  if (domain === null) throw new UsageError(`"${domainInput}" is not a domain name`);
-  const host = target ?? (settings.publicBaseUrl ? new URL(settings.publicBaseUrl).hostname : undefined);
-  if (!host) throw new UsageError('give the public host of this service: --public-url https://autoconfig.example.net, or --target/--address');
+/** The catalog of `paths` and its provider `id`, or undefined once it has said there is none. */
+async function loadHoster(paths: readonly string[], id: string, io: Output): Promise<{ catalog: Catalog; provider: Provider } | undefined> {
+  const catalog = await loadCatalog(paths);
+  const provider = catalog.byId(id);
+  if (provider) return { catalog, provider };
+  io.err(`no provider "${id}" in ${paths.join(', ')}\n`);
+  return undefined;
+}
+
+/** What `dns` is asked for: one domain's records, or a hoster's (with one customer domain's, or the template). */
+export type DnsRequest = { readonly domain: string } | { readonly hoster: string; readonly customerDomain?: string };
+
+const DNS_LEGEND = '"." = service not offered (RFC 2782, RFC 6186, RFC 6764); re-publish _ua-auto-config after every provider edit (its digest covers the document)';
+
+/** dns: the records a domain owner (or a hoster, and its customers) publishes, in zone-file syntax or JSON. */
+export async function dns(request: DnsRequest, settings: Settings, target: string | undefined, json: boolean, io: Output): Promise<number> {
+  const domainOf = (input: string): string => {
+    const domain = normalizeDomain(input);
+    if (domain === null) throw new UsageError(`"${input}" is not a domain name`);
+    return domain;
+  };
+  const given = (target ?? (settings.publicBaseUrl ? new URL(settings.publicBaseUrl).hostname : undefined))?.replace(/^\[|\]$/g, '').toLowerCase();
+  const noTarget = (why: string): UsageError => new UsageError(`${why}: give the public host of this service: --public-url https://autoconfig.example.net, or --target/--address`);
+  if ('hoster' in request) {
+    const customer = request.customerDomain === undefined ? undefined : domainOf(request.customerDomain);
+    const found = await loadHoster(settings.providers, request.hoster, io);
+    if (!found) return 1;
+    const { provider } = found;
+    if (provider.serviceHosts.length === 0 && given === undefined) throw noTarget(`provider ${provider.id} has no serviceHosts`);
+    const plan = hosterRecords(provider, given, customer);
+    const perDomain = customer === undefined
+      ? `Per customer domain: replace ${CUSTOMER_DOMAIN} (mail-autoconfig dns --hoster ${provider.id} --domain <d> prints them for one); ${DNS_LEGEND}`
+      : `DNS records for ${customer} (a customer of provider ${provider.id}); ${DNS_LEGEND}`;
+    io.out(json
+      ? `${JSON.stringify(plan, null, 2)}\n`
+      : `${formatZone(plan.once.records, `Published once by the hoster (provider ${provider.id}), in its own zones`, plan.once.notes)}\n${formatZone(plan.perDomain.records, perDomain, plan.perDomain.notes)}`);
+    return 0;
+  }
+  const domain = domainOf(request.domain);
   const catalog = await loadCatalog(settings.providers);
   const provider = catalog.byDomain(domain);
   if (!provider) {
-    io.err(`no provider serves ${domain} in ${settings.providers.join(', ')}\n`);
+    const hosters = catalog.providers.filter((p) => p.serviceHosts.length > 0 || p.mxPatterns.length > 0 || p.domainsFile || p.domainsQuery).map((p) => p.id);
+    io.err(`no provider lists ${domain} in ${settings.providers.join(', ')}${hosters.length ? `; a hoster's customer domain: mail-autoconfig dns --hoster <${hosters.join('|')}> --domain ${domain}` : ''}\n`);
     return 1;
   }
-  const { records, notes } = dnsRecords(provider, domain, host.replace(/^\[|\]$/g, ''));
+  // A hoster's listed domain points at its first service host unless told otherwise.
+  const host = given ?? provider.serviceHosts[0];
+  if (!host) throw noTarget('no public host given');
+  const { records, notes } = dnsRecords(provider, domain, host);
   io.out(
     json
       ? `${JSON.stringify({ domain, provider: provider.id, records, notes }, null, 2)}\n`
-      : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); "." = service not offered (RFC 2782, RFC 6186, RFC 6764); re-publish _ua-auto-config after every provider edit (its digest covers the document)`, notes),
+      : formatZone(records, `DNS records for ${domain} (provider ${provider.id}); ${DNS_LEGEND}`, notes),
   );
   return 0;
 }
 
-/** check: every format from a running deployment, as clients fetch it. */
-export async function check(address: string, base: string, insecure: boolean, json: boolean, io: Output, dnsServers: readonly string[] = []): Promise<number> {
-  const parsed = parseAddress(address);
-  if (!parsed.ok) throw new UsageError(`invalid e-mail address: ${parsed.reason}`);
+/** What `check` is asked for: one address's formats, or a hoster's records (and one customer domain's). */
+export type CheckRequest = { readonly address: string } | { readonly hoster: string; readonly customerDomain?: string; readonly providers: readonly string[] };
+
+/** check: every format from a running deployment, as clients fetch it; or a hoster's records in DNS and at the deployment. */
+export async function check(request: CheckRequest, base: string, insecure: boolean, json: boolean, io: Output, dnsServers: readonly string[] = []): Promise<number> {
   try {
     new URL(base);
   } catch {
     throw new UsageError(`--url "${base}" is not a URL`);
   }
-  const rows = await checkDeployment(base, parsed.value, { insecure, dnsServers });
-  io.out(json ? `${JSON.stringify({ url: base, address: parsed.value.address, rows }, null, 2)}\n` : formatCheckTable(rows));
+  for (const server of dnsServers) if (parseDnsServer(server) === null) throw new UsageError(`--dns "${server}" is not an address or address:port`);
+  let rows: CheckRow[];
+  let subject: Record<string, string>;
+  if ('hoster' in request) {
+    const domain = request.customerDomain === undefined ? undefined : normalizeDomain(request.customerDomain);
+    if (domain === null) throw new UsageError(`"${request.customerDomain}" is not a domain name`);
+    const found = await loadHoster(request.providers, request.hoster, io);
+    if (!found) return 1;
+    const { catalog, provider } = found;
+    rows = await checkHoster(base, catalog, provider, { insecure, dnsServers, ...(domain !== undefined ? { domain } : {}) });
+    subject = { hoster: provider.id, ...(domain !== undefined ? { domain } : {}) };
+  } else {
+    const parsed = parseAddress(request.address);
+    if (!parsed.ok) throw new UsageError(`invalid e-mail address: ${parsed.reason}`);
+    rows = await checkDeployment(base, parsed.value, { insecure, dnsServers });
+    subject = { address: parsed.value.address };
+  }
+  io.out(json ? `${JSON.stringify({ url: base, ...subject, rows }, null, 2)}\n` : formatCheckTable(rows));
   return rows.every((r) => r.ok) ? 0 : 1;
 }

@@ -188,6 +188,7 @@ export async function serve(settings: Settings): Promise<void> {
   metrics.countDroppedLogLines(() => output.dropped);
   metrics.watchEventLoop();
   metrics.watchLoginLookups(() => logins.readiness());
+  metrics.watchHosterSources(domainSources, mx);
   const common = {
     logger: { level: settings.logLevel, stream: output },
     trustedProxies: settings.trustedProxies,

@@ -1,13 +1,15 @@
 /**
  * Prometheus metrics (prom-client): requests by format and status, latency,
- * catalog reloads, catalog size, certificate lifetimes. One registry per
- * application, so several apps in one process (tests) do not collide.
+ * catalog reloads, catalog size, certificate lifetimes, the hosters' domain
+ * databases and MX lookups. One registry per application, so several apps
+ * in one process (tests) do not collide.
  */
 import type { LoginLookupReadiness } from '../directory/logins.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Catalog } from '../catalog/catalog.js';
-
+import type { DomainSourceReadiness } from '../sources/domain-sources.js';
+import type { MxAnswerKind, MxResolverStats } from '../sources/mx.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -73,38 +75,77 @@ export class Metrics {
   }
 
   /**
-   * The log-in lookups of the providers' directories (directory/logins.ts):
-   * their counts as they are when scraped, and whether a directory is down
-   * (left alone after a failure, answers going out without looked-up names).
+   * The log-in lookups of the providers' directories (directory/logins.ts),
+   * read at scrape time: their counts, and whether a directory is down (left
+   * alone after a failure, answers going out without looked-up names).
    */
   watchLoginLookups(readiness: () => readonly LoginLookupReadiness[]): void {
-    new Counter({
-      name: 'mail_autoconfig_login_lookups_total',
-      help: 'Log-in lookups by provider and event: lookups, cache_hits, coalesced, directory_queries, found, not_found, answer_errors, failures, timeouts, skipped_while_down.',
-      labelNames: ['provider', 'event'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { provider, state } of readiness()) {
-          for (const [event, count] of Object.entries(state.counts)) this.inc({ provider, event: event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, count);
-        }
-      },
-    });
-    new Gauge({
-      name: 'mail_autoconfig_login_directory_down',
-      help: 'Whether the provider\'s log-in directory is left alone after a failure (1) or asked (0).',
-      labelNames: ['provider'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { provider, state } of readiness()) this.set({ provider }, state.down ? 1 : 0);
-      },
-    });
+    this.registry.registerMetric(readAtScrape(
+      'mail_autoconfig_login_lookups_total',
+      'Log-in lookups by provider and event: lookups, cache_hits, coalesced, directory_queries, found, not_found, answer_errors, failures, timeouts, skipped_while_down.',
+      'counter',
+      () => readiness().flatMap(({ provider, state }) =>
+        Object.entries(state.counts).map(([event, value]) => ({ labels: { provider, event: event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value }))),
+    ));
+    this.registry.registerMetric(readAtScrape(
+      'mail_autoconfig_login_directory_down',
+      'Whether the provider\'s log-in directory is left alone after a failure (1) or asked (0).',
+      'gauge',
+      () => readiness().map(({ provider, state }) => ({ labels: { provider }, value: state.down ? 1 : 0 })),
+    ));
+  }
+
+  /**
+   * The hosters' sources (issue 21): each PostgreSQL domain list's state,
+   * and what the MX lookups did. Read from the sources at scrape time: they
+   * count anyway (for /readyz and tests), so there is no copy to keep in step.
+   */
+  watchHosterSources(domainSources: { readiness(): DomainSourceReadiness[] } | undefined, mx: { stats(): MxResolverStats } | undefined): void {
+    const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => MetricValue<string>[]): void =>
+      this.registry.registerMetric(readAtScrape(name, help, type, values));
+    if (domainSources) {
+      const perSource = (read: (source: DomainSourceReadiness) => number | undefined) => (): MetricValue<string>[] =>
+        domainSources.readiness().flatMap((source) => {
+          const value = read(source);
+          return value === undefined ? [] : [{ labels: { provider: source.provider }, value }];
+        });
+      register('mail_autoconfig_domain_source_up', 'Whether the last read of a provider\'s domain database (domainsQuery) succeeded (1) or failed (0; its last good list is served).', 'gauge', perSource((s) => (s.ok ? 1 : 0)));
+      register('mail_autoconfig_domain_source_domains', 'Domains of the last good read of a provider\'s domain database.', 'gauge', perSource((s) => s.domains));
+      register('mail_autoconfig_domain_source_last_success_timestamp_seconds', 'When a provider\'s domain database was last read successfully (Unix time).', 'gauge',
+        perSource((s) => (s.lastSuccessAt === undefined ? undefined : Date.parse(s.lastSuccessAt) / 1000)));
+    }
+    if (mx) {
+      const one = (read: (stats: MxResolverStats) => number) => (): MetricValue<string>[] => [{ labels: {}, value: read(mx.stats()) }];
+      register('mail_autoconfig_mx_lookups_total', 'MX lookups asked for (domains no list names, at a provider with mxPatterns).', 'counter', one((s) => s.lookups));
+      register('mail_autoconfig_mx_cache_hits_total', 'MX lookups answered from the cache.', 'counter', one((s) => s.cacheHits));
+      register('mail_autoconfig_mx_coalesced_total', 'MX lookups that joined one in flight for the same domain.', 'counter', one((s) => s.coalesced));
+      register('mail_autoconfig_mx_busy_total', 'MX lookups refused because too many were in flight (answered 503).', 'counter', one((s) => s.busy));
+      register('mail_autoconfig_mx_dns_queries_total', 'DNS packets sent for MX lookups (UDP attempts and TCP retries).', 'counter', one((s) => s.queries));
+      register('mail_autoconfig_mx_answers_total', 'MX lookups that went to DNS, by how they ended (servfail, timeout and garbage are answered 503).', 'counter', () =>
+        Object.entries(mx.stats().answers).map(([kind, value]) => ({ labels: { answer: ANSWER_LABELS[kind as MxAnswerKind] }, value })));
+      register('mail_autoconfig_mx_in_flight', 'MX lookups in flight now.', 'gauge', one((s) => s.inFlight));
+      register('mail_autoconfig_mx_cache_entries', 'Domains whose MX answer is cached.', 'gauge', one((s) => s.cached));
+    }
   }
 
   observe(format: string, status: number, seconds: number): void {
     this.requests.observe(format, status, seconds);
   }
+}
+
+/** Label values in Prometheus' snake case. */
+const ANSWER_LABELS: Record<MxAnswerKind, string> = { mx: 'mx', noMx: 'no_mx', nxdomain: 'nxdomain', servfail: 'servfail', timeout: 'timeout', garbage: 'garbage' };
+
+/**
+ * A metric for a prom-client registry whose values are read when scraped.
+ * The registry needs only name, help, type, get() and reset()
+ * (Registry.resetMetrics); `reset` forgets what the values are read from,
+ * where that is ours to forget.
+ */
+function readAtScrape(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => MetricValue<string>[], reset: () => void = () => {}): Metric {
+  const metric = { name, help, type, aggregator: 'sum' as const };
+  const get = async (): Promise<MetricObjectWithValues<MetricValue<string>>> => ({ ...metric, values: values() }) as unknown as MetricObjectWithValues<MetricValue<string>>;
+  return { ...metric, get, reset } as unknown as Metric;
 }
 
 /** Upper bounds of the latency histogram's buckets, in seconds. */
@@ -150,39 +191,24 @@ class RequestStatistics {
 
   /** The two series as metrics for a prom-client registry, read at scrape time. */
   metrics(): Metric[] {
-    const counter = {
-      name: 'mail_autoconfig_requests_total',
-      help: 'Requests answered, by format and HTTP status.',
-      type: 'counter',
-      aggregator: 'sum',
-      values: (): MetricValue<string>[] =>
-        [...this.formats].flatMap(([format, record]) => [...record.byStatus].map(([status, value]) => ({ labels: { format, status: String(status) }, value }))),
-    };
-    const histogram = {
-      name: 'mail_autoconfig_request_duration_seconds',
-      help: 'Time to answer a request, by format.',
-      type: 'histogram',
-      aggregator: 'sum',
-      values: (): MetricValue<string>[] =>
-        [...this.formats].flatMap(([format, record]) => {
-          let cumulative = 0;
-          const bucketName = 'mail_autoconfig_request_duration_seconds_bucket';
-          const values: (MetricValue<string> & { metricName: string })[] = DURATION_BUCKETS.map((le, i) => {
-            cumulative += record.buckets[i]!;
-            return { metricName: bucketName, labels: { le, format }, value: cumulative };
-          });
-          values.push(
-            { metricName: bucketName, labels: { le: '+Inf', format }, value: record.count },
-            { metricName: 'mail_autoconfig_request_duration_seconds_sum', labels: { format }, value: record.sum },
-            { metricName: 'mail_autoconfig_request_duration_seconds_count', labels: { format }, value: record.count },
-          );
-          return values;
-        }),
-    };
-    return [counter, histogram].map(({ values, ...metric }) => {
-      const get = async (): Promise<MetricObjectWithValues<MetricValue<string>>> => ({ ...metric, values: values() }) as unknown as MetricObjectWithValues<MetricValue<string>>;
-      // The registry needs only name, help, type, get() and reset() (Registry.resetMetrics).
-      return { ...metric, get, reset: () => this.formats.clear() } as unknown as Metric;
-    });
+    const reset = (): void => this.formats.clear();
+    const counter = readAtScrape('mail_autoconfig_requests_total', 'Requests answered, by format and HTTP status.', 'counter', () =>
+      [...this.formats].flatMap(([format, record]) => [...record.byStatus].map(([status, value]) => ({ labels: { format, status: String(status) }, value }))), reset);
+    const histogram = readAtScrape('mail_autoconfig_request_duration_seconds', 'Time to answer a request, by format.', 'histogram', (): MetricValue<string>[] =>
+      [...this.formats].flatMap(([format, record]) => {
+        let cumulative = 0;
+        const bucketName = 'mail_autoconfig_request_duration_seconds_bucket';
+        const values: (MetricValue<string> & { metricName: string })[] = DURATION_BUCKETS.map((le, i) => {
+          cumulative += record.buckets[i]!;
+          return { metricName: bucketName, labels: { le, format }, value: cumulative };
+        });
+        values.push(
+          { metricName: bucketName, labels: { le: '+Inf', format }, value: record.count },
+          { metricName: 'mail_autoconfig_request_duration_seconds_sum', labels: { format }, value: record.sum },
+          { metricName: 'mail_autoconfig_request_duration_seconds_count', labels: { format }, value: record.count },
+        );
+        return values;
+      }), reset);
+    return [counter, histogram];
   }
 }

@@ -115,13 +115,20 @@ export interface MxResolverOptions {
   readonly now?: () => number;
 }
 
+/** The kinds of answer a lookup that went to DNS can end in (busy ones never start). */
+export type MxAnswerKind = Exclude<MxAnswer['kind'], 'busy'>;
+
 export interface MxResolverStats {
+  /** Every resolve() call: cache hits, coalesced, busy and those that went to DNS. */
+  readonly lookups: number;
   /** Packets sent (UDP attempts and TCP retries). */
   readonly queries: number;
   readonly cacheHits: number;
   /** Lookups that joined one already in flight for the same domain. */
   readonly coalesced: number;
   readonly busy: number;
+  /** Lookups that went to DNS, by how they ended. */
+  readonly answers: Readonly<Record<MxAnswerKind, number>>;
   readonly inFlight: number;
   readonly cached: number;
 }
@@ -147,7 +154,8 @@ export class MxResolver {
   private readonly now: () => number;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<MxAnswer>>();
-  private counts = { queries: 0, cacheHits: 0, coalesced: 0, busy: 0 };
+  private counts = { lookups: 0, queries: 0, cacheHits: 0, coalesced: 0, busy: 0 };
+  private readonly answers: Record<MxAnswerKind, number> = { mx: 0, noMx: 0, nxdomain: 0, servfail: 0, timeout: 0, garbage: 0 };
 
   constructor(options: MxResolverOptions = {}) {
     const written = options.servers ?? getServers();
@@ -171,6 +179,7 @@ export class MxResolver {
 
   /** The answer for a domain: from the cache, joined to a lookup in flight, or asked now. */
   resolve(domain: string): Promise<MxAnswer> {
+    this.counts.lookups++;
     const name = normalizeDomain(domain);
     if (name === null) return Promise.resolve({ kind: 'nxdomain', reason: `"${domain}" is not a domain name` });
     const cached = this.cache.get(name);
@@ -199,6 +208,7 @@ export class MxResolver {
       answer: { kind: 'servfail', reason: `the MX lookup failed: ${error instanceof Error ? error.message : String(error)}` },
       ttlSeconds: 0,
     })).then((result) => {
+      if (result.answer.kind !== 'busy') this.answers[result.answer.kind]++;
       this.inFlight.delete(name);
       this.remember(name, result);
       return result.answer;
@@ -208,7 +218,7 @@ export class MxResolver {
   }
 
   stats(): MxResolverStats {
-    return { ...this.counts, inFlight: this.inFlight.size, cached: this.cache.size };
+    return { ...this.counts, answers: { ...this.answers }, inFlight: this.inFlight.size, cached: this.cache.size };
   }
 
   /** Forget every cached answer (tests, or an operator's request). */
