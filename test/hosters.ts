@@ -103,6 +103,12 @@ if (missing !== undefined) {
     const viaServiceHost = await thunderbird(url, 'x@never-heard-of.example', 'autoconfig.hoster.example');
     t.equal(viaServiceHost.status, 200, 'a service host answers for any address');
     t.match(viaServiceHost.text, '<domain>never-heard-of.example</domain>');
+    // Thunderbird for Android's MX step sends no address: the hoster's document, its servers being the same for every customer.
+    const withoutAddress = await request(`${url}/mail/config-v1.1.xml`, { host: 'autoconfig.hoster.example' });
+    t.equal(withoutAddress.status, 200, 'a service host answers without an address too');
+    t.match(withoutAddress.text, '<hostname>sslmailpool.hoster.example</hostname>');
+    t.match(withoutAddress.text, '<username>%EMAILADDRESS%</username>', 'the template, for the client to fill');
+    t.equal((await request(`${url}/mail/config-v1.1.xml`, { host: 'autoconfig.nxdomain.test.example' })).status, 404, 'another host without an address: as before, 404');
     for (const [address, why] of [['e@elsewhere.test.example', /belongs to no provider|no mail provider/], ['f@nxdomain.test.example', /no mail provider/]] as const) {
       const response = await thunderbird(url, address);
       t.equal(response.status, 404, `${address}: 404`);

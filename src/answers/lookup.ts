@@ -103,6 +103,22 @@ export function lookupRequest(context: ServerContext, exchange: Exchange, parame
     return mailbox instanceof Refusal ? mailbox : lookupMailbox(context, mailbox, exchange.host);
   }
   const domain = domainFromHost(exchange.host);
-  // By Host alone the host names the domain: it is not a service host for another.
-  return domain instanceof Refusal ? domain : lookupDomain(context, domain, undefined);
+  // By Host alone the host names the domain: it is a service host only for the domain it names.
+  return domain instanceof Refusal ? domain : lookupDomain(context, domain, serviceHostWithoutAddress(context, exchange.host!));
+}
+
+/**
+ * Thunderbird for Android's MX step asks autoconfig.<MX base domain> without
+ * an address, so on a hoster's service host nothing says which customer
+ * domain is meant. The provider's document is the same for every customer
+ * when its server names do not depend on the domain (a hoster's own TLS
+ * hosts, sslmailpool.hoster.example), and Android fills the user-name
+ * templates itself: then the service host answers (after the listed
+ * domains, before MX, as findProvider orders them); else it is no service
+ * host for such a request.
+ */
+function serviceHostWithoutAddress(context: ServerContext, host: string): string | undefined {
+  const provider = context.catalog().byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
+  if (provider === undefined || [...provider.incoming, ...provider.outgoing].some((s) => s.host.includes('%EMAILDOMAIN%'))) return undefined;
+  return host;
 }
