@@ -9,11 +9,11 @@
 // LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
 // endpoints to measure, by name).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { productionNodeFlags, root } from './production.mjs';
+import { fetchOnce, freePort, median, memory, waitForReady, wrk as wrkRun } from './tools.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -47,44 +47,6 @@ const ALL_ENDPOINTS = [
 const HOSTER_DOMAINS = 2000;
 const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(process.env.ONLY, 'i').test(e.name));
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function fetchOnce(port, endpoint) {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method, headers: { host: endpoint.host, 'content-type': 'text/xml; charset=utf-8' } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    if (endpoint.body) req.write(endpoint.body);
-    req.end();
-  });
-}
-
-/** Until /readyz answers 200 (catalog loaded, listening), polled every 5 ms. */
-async function waitFor(port) {
-  for (let i = 0; i < 4000; i++) {
-    try {
-      if ((await fetchOnce(port, { method: 'GET', path: '/readyz', host: 'x' })).status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`nothing ready on ${port}`);
-}
-
 // --- the service, unsigned and signed instances, pinned to CORE ------------------
 execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-days', '2', '-subj', '/CN=bench'], { stdio: 'pipe' });
 const started = [];
@@ -96,7 +58,7 @@ async function startService(extra) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   started.push(child);
-  await waitFor(port);
+  await waitForReady(port);
   return { port, child, startupMs: Math.round(performance.now() - t0) };
 }
 // Start-up to ready, the median of 3 starts: the bundled catalog, and
@@ -200,10 +162,9 @@ await new Promise((r) => setTimeout(r, 500));
 
 // --- wrk on LOAD_CORE ----------------------------------------------------------
 function luaScript(endpoint, target) {
-  const file = join(work, `wrk-${Math.random().toString(36).slice(2)}.lua`);
   const body = endpoint.body && target === 'ours' ? endpoint.body : '';
   const method = target === 'ours' ? endpoint.method : endpoint.method === 'POST' ? 'POST' : 'GET';
-  writeFileSync(file, `wrk.method = ${JSON.stringify(method)}
+  return `wrk.method = ${JSON.stringify(method)}
 wrk.headers["Host"] = ${JSON.stringify(endpoint.host)}
 wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 ${body ? `wrk.body = ${JSON.stringify(body)}` : ''}
@@ -216,27 +177,14 @@ request = function()
     : 'return wrk.format(nil)'
   }
 end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON {\\"requests\\":%d,\\"seconds\\":%f,\\"p50\\":%f,\\"p99\\":%f,\\"errors\\":%d,\\"non2xx\\":%d}\\n", summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
-end
-`);
-  return file;
+`;
 }
 
 function wrk(port, path, endpoint, target, seconds) {
-  const script = luaScript(endpoint, target);
-  const out = execFileSync('taskset', ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
-  const result = JSON.parse(out.split('\n').find((l) => l.startsWith('JSON ')).slice(5));
-  return { rps: result.requests / result.seconds, p50: result.p50, p99: result.p99, errors: result.errors + result.non2xx };
+  return wrkRun({ port, path, lua: luaScript(endpoint, target), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
 }
 
-const peakRss = (pid) => {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-};
+const peakRss = (pid) => memory(pid).peakMiB;
 /**
  * Full (mark-compact) collections so far, from prom-client's GC histogram.
  * They are what lengthens the tail: each one stops the service for several
