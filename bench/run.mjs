@@ -7,11 +7,13 @@
 //
 // Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
 // LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
-// endpoints to measure, by name).
+// endpoints to measure, by name, here and in bench/hosters.mjs, which runs
+// first and has settings of its own).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchHosters } from './hosters.mjs';
 import { productionNodeFlags, root } from './production.mjs';
 import { fetchOnce, freePort, median, memory, waitForReady, wrk as wrkRun } from './tools.mjs';
 
@@ -46,6 +48,11 @@ const ALL_ENDPOINTS = [
 /** A hoster's provider: host names per customer domain (mail.%EMAILDOMAIN%). */
 const HOSTER_DOMAINS = 2000;
 const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(process.env.ONLY, 'i').test(e.name));
+
+// The hosters' catalogs at scale first (bench/hosters.mjs: its own table and
+// results file); ONLY may select their rows alone.
+await benchHosters();
+if (ENDPOINTS.length === 0) process.exit(0);
 
 // --- the service, unsigned and signed instances, pinned to CORE ------------------
 execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-days', '2', '-subj', '/CN=bench'], { stdio: 'pipe' });
