@@ -21,7 +21,10 @@
 // run.mjs (ROUNDS, SECONDS, CONNECTIONS, CORE, LOAD_CORE, ONLY, a regular
 // expression on the rows' names; the reference is measured whenever a row of
 // its request is) and HOSTER_PROVIDERS, HOSTER_DOMAINS, MX_DOMAINS (1,000),
-// STARTS (3), HOSTERS_OUT (bench/results-hosters.json).
+// STARTS (3), HOSTERS_OUT (bench/results-hosters.json), PROFILE (a folder:
+// each instance writes its CPU profile there when it stops). PostgreSQL and
+// dnsmasq run on LOAD_CORE. Heap used and full collections are read from
+// each instance's metrics port.
 import { execFile, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
@@ -31,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { productionNodeFlags, root } from './production.mjs';
-import { fetchOnce, freePort, median, memory, waitForReady, wrk } from './tools.mjs';
+import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -109,8 +112,9 @@ async function startPostgres(maxConnections) {
   // A folder of its own: the server's user must reach it.
   const dir = mkdtempSync(join(tmpdir(), 'bench-postgres-'));
   // PostgreSQL refuses to run as root: then as the postgres user, who owns the folder.
+  // On the load's core, like wrk: the service's core stays the service's.
   const asRoot = process.getuid() === 0;
-  const server = (command, args) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, command), ...args]) : run(join(bin, command), args));
+  const server = (command, args) => run('taskset', ['-c', LOAD_CORE, ...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), join(bin, command), ...args]);
   if (asRoot) {
     const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).then((ids) => ids.map((r) => Number(r.stdout)));
     chownSync(dir, uid, gid);
@@ -170,7 +174,7 @@ async function startDnsmasq(work) {
   const conf = join(dir, 'dnsmasq.conf');
   writeFileSync(conf, Array.from({ length: MX_DOMAINS }, (_, j) => `mx-host=m${j}.${MX_ZONE},mx01.mx.hoster.example,10\n`).join(''));
   const port = await freePort();
-  const child = spawn('/usr/sbin/dnsmasq', [
+  const child = spawn('taskset', ['-c', LOAD_CORE, '/usr/sbin/dnsmasq',
     '-k', '--no-resolv', '--no-hosts', `--conf-file=${conf}`, '--pid-file=', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
     `--auth-server=ns.${MX_ZONE},127.0.0.1`, `--auth-zone=${MX_ZONE}`, '--auth-ttl=3600', `--auth-soa=1,hostmaster.${MX_ZONE},1200,180,1209600`,
     '--log-queries', `--log-facility=${log}`,
@@ -205,20 +209,22 @@ function allLoaded(catalog) {
   };
 }
 
+const heapUsedMiB = (metricsPort) => metric(metricsPort, 'mail_autoconfig_nodejs_heap_size_used_bytes') / 2 ** 20;
+
 /** Instances not stopped yet, for the end of a run that failed. */
 const running = new Set();
 
 async function startService(catalog, dnsServer) {
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer], {
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), ...(env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', env.PROFILE] : []), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
     env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
   await waitForReady(port, { ready: allLoaded(catalog), everyMs: 20, timeoutMs: 600_000, exited: () => child.exitCode !== null });
-  return { port, child, startupMs: performance.now() - t0, atStart: memory(child.pid) };
+  return { port, metricsPort, child, startupMs: performance.now() - t0, atStart: { ...memory(child.pid), heapMiB: heapUsedMiB(metricsPort) } };
 }
 
 async function stopService(service, database) {
@@ -286,7 +292,12 @@ export async function benchHosters() {
         if (answer.status !== 200) throw new Error(`${catalog.name}: ${domain}: ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`);
       }
     }
-    const load = (catalog, request, seconds) => wrk({ port: services.get(catalog).port, path: '/', lua: luaFor(catalog, request), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
+    const load = (catalog, request, seconds) => {
+      const { port, metricsPort } = services.get(catalog);
+      const before = majorCollections(metricsPort);
+      const result = wrk({ port, path: '/', lua: luaFor(catalog, request), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
+      return { ...result, majorCollections: majorCollections(metricsPort) - before };
+    };
     // Warm-up: JIT, and each provider's prepared document.
     for (const request of requests) for (const catalog of catalogs) load(catalog, request, 2);
     const mxQueriesBefore = dns.queries();
@@ -313,19 +324,23 @@ export async function benchHosters() {
         p99ms: round2(median(r.map((x) => x.p99))),
         ratioToReference: round2(median(r.map((x) => x.ratio))),
         errors: r.reduce((sum, x) => sum + x.errors, 0),
+        // Over all of the row's runs, per 100,000 requests.
+        majorGcPer100k: majorGcPer100k(r, SECONDS),
       };
     }));
     const catalogFigures = catalogs.map((catalog) => {
       const service = services.get(catalog);
-      const afterLoad = memory(service.child.pid);
+      const afterLoad = { ...memory(service.child.pid), heapMiB: heapUsedMiB(service.metricsPort) };
       return {
         catalog: catalog.name,
         providers: catalog.providers,
         domains: catalog.domains,
         startupMs: Math.round(median(service.starts.map((s) => s.startupMs))),
         startupRangeMs: [Math.round(Math.min(...service.starts.map((s) => s.startupMs))), Math.round(Math.max(...service.starts.map((s) => s.startupMs)))],
+        heapAfterStartMiB: Math.round(service.atStart.heapMiB),
         rssAfterStartMiB: Math.round(service.atStart.rssMiB),
         peakAfterStartMiB: Math.round(service.atStart.peakMiB),
+        heapAfterLoadMiB: Math.round(afterLoad.heapMiB),
         rssAfterLoadMiB: Math.round(afterLoad.rssMiB),
         peakAfterLoadMiB: Math.round(afterLoad.peakMiB),
       };

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchHosters } from './hosters.mjs';
 import { productionNodeFlags, root } from './production.mjs';
-import { fetchOnce, freePort, median, memory, waitForReady, wrk as wrkRun } from './tools.mjs';
+import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, waitForReady, wrk as wrkRun } from './tools.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -192,15 +192,6 @@ function wrk(port, path, endpoint, target, seconds) {
 }
 
 const peakRss = (pid) => memory(pid).peakMiB;
-/**
- * Full (mark-compact) collections so far, from prom-client's GC histogram.
- * They are what lengthens the tail: each one stops the service for several
- * milliseconds, where a scavenge takes a fraction of one.
- */
-const majorCollections = (metricsPort) => {
-  const text = execFileSync('curl', ['-sf', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
-  return Number(/^mail_autoconfig_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-};
 // taskset execs node, so the pid is the service's.
 const servicePids = [unsigned.child.pid, signedService.child.pid, hosterService.child.pid];
 
@@ -231,7 +222,7 @@ const rows = ENDPOINTS.map((endpoint, i) => {
     oursP99ms: Math.round(median(r.ours.map((x) => x.p99)) * 100) / 100,
     errors: r.ours.reduce((s, x) => s + x.errors, 0),
     // Over all of this endpoint's runs, per 100,000 requests.
-    majorGcPer100k: Math.round((100_000 * r.ours.reduce((s, x) => s + x.majorCollections, 0)) / r.ours.reduce((s, x) => s + x.rps * SECONDS, 0) * 10) / 10,
+    majorGcPer100k: majorGcPer100k(r.ours, SECONDS),
     bareRps: Math.round(median(r.bare.map((x) => x.rps))),
     // The references' own tail shows how much of ours is the machine's.
     bareP99ms: Math.round(median(r.bare.map((x) => x.p99)) * 100) / 100,

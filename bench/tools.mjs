@@ -1,5 +1,6 @@
 // What the benchmarks share: free ports, one request, waiting for /readyz,
-// wrk runs with their figures read back as JSON, a process's memory.
+// wrk runs with their figures read back as JSON, a process's memory, the
+// service's metrics.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -79,3 +80,21 @@ export function memory(pid) {
     return { rssMiB: NaN, peakMiB: NaN };
   }
 }
+
+/** The service's metrics (its --metrics-port): the value of a sample, by its name and labels as written. */
+export function metric(metricsPort, sample) {
+  const text = execFileSync('curl', ['-sf', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? NaN : Number(line.slice(sample.length + 1));
+}
+
+/**
+ * Full (mark-compact) collections so far, from prom-client's GC histogram.
+ * They are what lengthens the tail: each one stops the service for several
+ * milliseconds, where a scavenge takes a fraction of one.
+ */
+export const majorCollections = (metricsPort) => metric(metricsPort, 'mail_autoconfig_nodejs_gc_duration_seconds_count{kind="major"}') || 0;
+
+/** Full collections per 100,000 requests over runs of `seconds` each ({ rps, majorCollections }), to a tenth. */
+export const majorGcPer100k = (runs, seconds) =>
+  Math.round((100_000 * runs.reduce((sum, x) => sum + x.majorCollections, 0)) / runs.reduce((sum, x) => sum + x.rps * seconds, 0) * 10) / 10;
