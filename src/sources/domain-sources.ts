@@ -2,19 +2,19 @@
  * The customer domains that come from the hosters' databases, beside the
  * catalog's listed ones: one PostgresDomainSource per provider with a
  * `domainsQuery`, kept across catalog reloads while the query stays the same
- * (a reload of the YAML must not drop the list or reconnect), each with its
- * domains in a Set. A lookup is one probe per such provider: a handful,
- * whatever the number of domains.
+ * (a reload of the YAML must not drop the list or reconnect). Their lists
+ * are kept in one index (DomainOwners): a lookup is one probe, whatever the
+ * number of such providers and domains.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { DomainsQuery, Provider } from '../catalog/model.js';
 import { normalizeDomain } from '../mailbox.js';
+import { DomainOwners } from './domain-owners.js';
 import { passwordFrom, PostgresDomainSource, type DomainSourceLog } from './postgres-domains.js';
 
 interface Entry {
   readonly key: string;
   readonly source: PostgresDomainSource;
-  domains: ReadonlySet<string>;
 }
 
 export interface DomainSourceReadiness {
@@ -27,6 +27,8 @@ export interface DomainSourceReadiness {
 
 export class DomainSources {
   private readonly entries = new Map<string, Entry>();
+  /** Domain → the id of the provider whose database lists it (the first source started, of several). */
+  private readonly owners = new DomainOwners<string>();
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -45,6 +47,7 @@ export class DomainSources {
       const next = wanted.get(id);
       if (next === undefined || keyOf(next.query) !== entry.key) {
         this.entries.delete(id);
+        this.owners.delete(id);
         void entry.source.close();
       }
     }
@@ -62,10 +65,12 @@ export class DomainSources {
         timeoutMs: query.timeoutSeconds * 1000,
         ...(this.log ? { log: this.log } : {}),
       });
-      const entry: Entry = { key: keyOf(query), source, domains: new Set() };
-      // The source normalises its rows; a new list replaces the Set in one step.
+      const entry: Entry = { key: keyOf(query), source };
+      // Registered now, empty: of several sources listing a domain, the one started first keeps it.
+      this.owners.set(id, []);
+      // The source normalises its rows; a closed source's late read changes nothing.
       source.onChange((domains) => {
-        entry.domains = new Set(domains.map((d) => normalizeDomain(d) ?? d));
+        if (this.entries.get(id) === entry) this.owners.set(id, domains.map((d) => normalizeDomain(d) ?? d));
       });
       this.entries.set(id, entry);
       starting.push(source.start());
@@ -75,10 +80,8 @@ export class DomainSources {
 
   /** The provider whose database lists `domain` (ASCII, lower case), in the catalog in service. */
   byDomain(domain: string, catalog: Catalog): Provider | undefined {
-    for (const [id, entry] of this.entries) {
-      if (entry.domains.has(domain)) return catalog.byId(id);
-    }
-    return undefined;
+    const id = this.owners.get(domain);
+    return id === undefined ? undefined : catalog.byId(id);
   }
 
   /** Each source's state for /readyz and metrics (the connection without its password, never the password). */
@@ -92,6 +95,7 @@ export class DomainSources {
   async close(): Promise<void> {
     const closing = [...this.entries.values()].map((entry) => entry.source.close());
     this.entries.clear();
+    this.owners.clear();
     await Promise.all(closing);
   }
 }
