@@ -4,18 +4,25 @@
  * `domainsQuery`, kept across catalog reloads while the query stays the same
  * (a reload of the YAML must not drop the list or reconnect). Their lists
  * are kept in one index (DomainOwners): a lookup is one probe, whatever the
- * number of such providers and domains.
+ * number of such providers and domains. Sources of the same database (URL,
+ * password, timeout) read through one pool of SHARED_POOL_SIZE connections,
+ * so a hoster's 2,000 providers open a few connections, not 2,000 at start.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { DomainsQuery, Provider } from '../catalog/model.js';
 import { normalizeDomain } from '../mailbox.js';
 import { DomainOwners } from './domain-owners.js';
-import { passwordFrom, PostgresDomainSource, type DomainSourceLog } from './postgres-domains.js';
+import type pg from 'pg';
+import { domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
 
 interface Entry {
   readonly key: string;
   readonly source: PostgresDomainSource;
+  readonly poolKey: string;
 }
+
+/** Connections per database shared by its providers' reads (each LISTEN has one more of its own). */
+export const SHARED_POOL_SIZE = 4;
 
 export interface DomainSourceReadiness {
   readonly provider: string;
@@ -29,6 +36,8 @@ export class DomainSources {
   private readonly entries = new Map<string, Entry>();
   /** Domain → the id of the provider whose database lists it (the first source started, of several). */
   private readonly owners = new DomainOwners<string>();
+  /** One pool per database, with the number of sources reading through it. */
+  private readonly pools = new Map<string, { readonly pool: pg.Pool; users: number }>();
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -48,24 +57,35 @@ export class DomainSources {
       if (next === undefined || keyOf(next.query) !== entry.key) {
         this.entries.delete(id);
         this.owners.delete(id);
-        void entry.source.close();
+        void this.closeSource(entry);
       }
     }
     const starting: Promise<void>[] = [];
     for (const [id, { provider, query }] of wanted) {
       if (this.entries.has(id)) continue;
       const password = passwordFrom(query.password, this.env);
-      const source = new PostgresDomainSource({
-        name: `domainsQuery of ${provider.source}`,
+      const database = {
         connection: query.connection,
         ...(password ? { password } : {}),
+        timeoutMs: query.timeoutSeconds * 1000,
+        ...(this.log ? { log: this.log } : {}),
+      };
+      const poolKey = JSON.stringify([query.connection, query.password ?? null, query.timeoutSeconds]);
+      let shared = this.pools.get(poolKey);
+      if (shared === undefined) {
+        shared = { pool: domainsPool(database, `domain database ${redactConnection(query.connection)}`, SHARED_POOL_SIZE), users: 0 };
+        this.pools.set(poolKey, shared);
+      }
+      shared.users++;
+      const source = new PostgresDomainSource({
+        ...database,
+        name: `domainsQuery of ${provider.source}`,
         query: query.query,
         ...(query.listen ? { listen: query.listen } : {}),
         refreshMs: query.refreshSeconds * 1000,
-        timeoutMs: query.timeoutSeconds * 1000,
-        ...(this.log ? { log: this.log } : {}),
+        pool: shared.pool,
       });
-      const entry: Entry = { key: keyOf(query), source };
+      const entry: Entry = { key: keyOf(query), source, poolKey };
       // Registered now, empty: of several sources listing a domain, the one started first keeps it.
       this.owners.set(id, []);
       // The source normalises its rows; a closed source's late read changes nothing.
@@ -93,10 +113,19 @@ export class DomainSources {
   }
 
   async close(): Promise<void> {
-    const closing = [...this.entries.values()].map((entry) => entry.source.close());
+    const closing = [...this.entries.values()].map((entry) => this.closeSource(entry));
     this.entries.clear();
     this.owners.clear();
     await Promise.all(closing);
+  }
+
+  /** Close a source, and its database's pool when no other source reads through it. */
+  private async closeSource(entry: Entry): Promise<void> {
+    const shared = this.pools.get(entry.poolKey)!;
+    shared.users--;
+    if (shared.users === 0) this.pools.delete(entry.poolKey);
+    await entry.source.close();
+    if (shared.users === 0) await shared.pool.end().catch(() => {});
   }
 }
 
