@@ -13,7 +13,9 @@
 // one of the catalog's domains each request, and (2) an MX-matched domain
 // whose MX answer is cached (all asked once before; the dnsmasq's query log
 // shows none asked during the load): requests/s, p50, p99, and the ratio to
-// the reference, the median of the rounds' ratios. Rounds are interleaved
+// the reference, the median of the rounds' ratios; the service's CPU time
+// per request (all its threads, from /proc) and its ratio, steadier than
+// requests/s on a shared machine. Rounds are interleaved
 // (each round every catalog, in an order that turns each round), because the
 // machine's speed drifts between minutes.
 //
@@ -21,8 +23,8 @@
 // run.mjs (ROUNDS, SECONDS, CONNECTIONS, CORE, LOAD_CORE, ONLY, a regular
 // expression on the rows' names; the reference is measured whenever a row of
 // its request is) and HOSTER_PROVIDERS, HOSTER_DOMAINS, MX_DOMAINS (1,000),
-// STARTS (3), HOSTERS_OUT (bench/results-hosters.json), PROFILE (a folder:
-// each instance writes its CPU profile there when it stops). PostgreSQL and
+// STARTS (3), HOSTERS_OUT (bench/results-hosters.json), SERVICE_NODE_FLAGS
+// (more Node flags for the instances, e.g. --cpu-prof). PostgreSQL and
 // dnsmasq run on LOAD_CORE. Heap used and full collections are read from
 // each instance's metrics port.
 import { execFile, spawn } from 'node:child_process';
@@ -34,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { productionNodeFlags, root } from './production.mjs';
-import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, waitForReady, wrk } from './tools.mjs';
+import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -217,7 +219,7 @@ const running = new Set();
 async function startService(catalog, dnsServer) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), ...(env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', env.PROFILE] : []), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), ...(env.SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
     env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -294,9 +296,10 @@ export async function benchHosters() {
     }
     const load = (catalog, request, seconds) => {
       const { port, metricsPort } = services.get(catalog);
-      const before = majorCollections(metricsPort);
+      const before = { collections: majorCollections(metricsPort), cpu: cpuSeconds(services.get(catalog).child.pid) };
       const result = wrk({ port, path: '/', lua: luaFor(catalog, request), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
-      return { ...result, majorCollections: majorCollections(metricsPort) - before };
+      const cpuPerRequest = (cpuSeconds(services.get(catalog).child.pid) - before.cpu) / (result.rps * seconds);
+      return { ...result, majorCollections: majorCollections(metricsPort) - before.collections, cpuUs: cpuPerRequest * 1e6 };
     };
     // Warm-up: JIT, and each provider's prepared document.
     for (const request of requests) for (const catalog of catalogs) load(catalog, request, 2);
@@ -308,7 +311,7 @@ export async function benchHosters() {
         const order = catalogs.map((_, i) => catalogs[(i + round) % catalogs.length]);
         const byCatalog = new Map(order.map((catalog) => [catalog, load(catalog, request, SECONDS)]));
         const reference = byCatalog.get(catalogs[0]);
-        for (const [catalog, result] of byCatalog) runs.get(`${catalog.key}/${request.key}`).push({ ...result, ratio: result.rps / reference.rps });
+        for (const [catalog, result] of byCatalog) runs.get(`${catalog.key}/${request.key}`).push({ ...result, ratio: result.rps / reference.rps, cpuRatio: result.cpuUs / reference.cpuUs });
         process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${Math.round(r.rps)}/s ${c.key}`).join(', ')}\n`);
       }
     }
@@ -323,6 +326,9 @@ export async function benchHosters() {
         p50ms: round2(median(r.map((x) => x.p50))),
         p99ms: round2(median(r.map((x) => x.p99))),
         ratioToReference: round2(median(r.map((x) => x.ratio))),
+        // CPU time of the service per request (all its threads): steadier than requests/s on a shared machine.
+        cpuUsPerRequest: Math.round(median(r.map((x) => x.cpuUs)) * 10) / 10,
+        cpuRatioToReference: round2(median(r.map((x) => x.cpuRatio))),
         errors: r.reduce((sum, x) => sum + x.errors, 0),
         // Over all of the row's runs, per 100,000 requests.
         majorGcPer100k: majorGcPer100k(r, SECONDS),

@@ -70,6 +70,14 @@ export function wrk({ port, path, lua, seconds, connections, core, work }) {
   return { rps: result.requests / result.seconds, p50: result.p50, p99: result.p99, errors: result.errors + result.non2xx };
 }
 
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU time a process has used so far (user and system, all its threads), in seconds. */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 /** Resident memory of a process now and at its peak (VmRSS, VmHWM), in MiB; NaN once it is gone. */
 export function memory(pid) {
   try {
