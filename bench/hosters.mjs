@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { productionNodeFlags, root } from './production.mjs';
-import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, waitForReady, wrk } from './tools.mjs';
+import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -352,14 +352,9 @@ export async function benchHosters() {
       };
     });
     const result = {
-      date: new Date().toISOString(),
-      node: process.version,
-      rounds: ROUNDS,
-      secondsPerRun: SECONDS,
-      connections: CONNECTIONS,
+      ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }),
       starts: STARTS,
-      pinned: { service: CORE, load: LOAD_CORE },
-      nodeFlags: productionNodeFlags(),
+      serviceNodeFlags: env.SERVICE_NODE_FLAGS ?? '',
       mxDomains: MX_DOMAINS,
       mxQueriesDuringLoad,
       catalogs: catalogFigures,

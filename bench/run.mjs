@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchHosters } from './hosters.mjs';
 import { productionNodeFlags, root } from './production.mjs';
-import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, waitForReady, wrk as wrkRun } from './tools.mjs';
+import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, waitForReady, wrk as wrkRun } from './tools.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -233,13 +233,7 @@ const rows = ENDPOINTS.map((endpoint, i) => {
   };
 });
 const result = {
-  date: new Date().toISOString(),
-  node: process.version,
-  rounds: ROUNDS,
-  secondsPerRun: SECONDS,
-  connections: CONNECTIONS,
-  pinned: { service: CORE, load: LOAD_CORE },
-  nodeFlags: productionNodeFlags(),
+  ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }),
   startupMs: { bundled: startup.bundledMs, ...(startup.ispdbMs !== undefined ? { ispdb: startup.ispdbMs } : {}), signed: signedService.startupMs },
   peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])), hoster: Math.round(peakRss(servicePids[2])) },
   rows,

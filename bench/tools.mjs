@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
+import { productionNodeFlags } from './production.mjs';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -106,3 +107,8 @@ export const majorCollections = (metricsPort) => metric(metricsPort, 'mail_autoc
 /** Full collections per 100,000 requests over runs of `seconds` each ({ rps, majorCollections }), to a tenth. */
 export const majorGcPer100k = (runs, seconds) =>
   Math.round((100_000 * runs.reduce((sum, x) => sum + x.majorCollections, 0)) / runs.reduce((sum, x) => sum + x.rps * seconds, 0) * 10) / 10;
+
+/** What a results file says of how it was measured: when, which Node and flags, how long, where pinned. */
+export function runSettings({ rounds, seconds, connections, core, loadCore }) {
+  return { date: new Date().toISOString(), node: process.version, rounds, secondsPerRun: seconds, connections, pinned: { service: core, load: loadCore }, nodeFlags: productionNodeFlags() };
+}
