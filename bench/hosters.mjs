@@ -316,6 +316,9 @@ export async function benchHosters() {
       }
     }
     const mxQueriesDuringLoad = dns.queries() - mxQueriesBefore;
+    // A reload during the load (the reload worker shares the service's core) would make the figures another measurement.
+    const reloads = {};
+    for (const [catalog, { port }] of services) reloads[catalog.key] = JSON.parse((await fetchOnce(port, { path: '/readyz', host: 'x' })).body.toString('utf8')).reload.reloads - 1;
 
     const round2 = (x) => Math.round(x * 100) / 100;
     const table = catalogs.flatMap((catalog) => requests.map((request) => {
@@ -332,6 +335,7 @@ export async function benchHosters() {
         errors: r.reduce((sum, x) => sum + x.errors, 0),
         // Over all of the row's runs, per 100,000 requests.
         majorGcPer100k: majorGcPer100k(r, SECONDS),
+        rounds: r.map((x) => ({ rps: Math.round(x.rps), p99ms: round2(x.p99), cpuUs: Math.round(x.cpuUs * 10) / 10, ratio: round2(x.ratio) })),
       };
     }));
     const catalogFigures = catalogs.map((catalog) => {
@@ -357,12 +361,13 @@ export async function benchHosters() {
       serviceNodeFlags: env.SERVICE_NODE_FLAGS ?? '',
       mxDomains: MX_DOMAINS,
       mxQueriesDuringLoad,
+      reloadsDuringRun: reloads,
       catalogs: catalogFigures,
       rows: table,
     };
     console.table(catalogFigures.map(({ startupRangeMs, ...figures }) => figures));
-    console.table(table);
-    console.log(`MX questions at the DNS server during the load: ${mxQueriesDuringLoad} (every answer came from the cache when 0)`);
+    console.table(table.map(({ rounds, ...figures }) => figures));
+    console.log(`MX questions at the DNS server during the load: ${mxQueriesDuringLoad} (every answer came from the cache when 0); catalog reloads after the first load: ${JSON.stringify(reloads)}`);
     writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`written to ${OUT}`);
     return result;

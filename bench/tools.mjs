@@ -21,10 +21,14 @@ export function freePort() {
   });
 }
 
-/** One request ({ method, path, host, body }) to 127.0.0.1:port; the status, headers and body. */
+/**
+ * One request ({ method, path, host, body }) to 127.0.0.1:port on a
+ * connection of its own (a kept-alive one may have been closed by the
+ * server meanwhile); the status, headers and body.
+ */
 export function fetchOnce(port, endpoint) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method ?? 'GET', headers: { host: endpoint.host, 'content-type': 'text/xml; charset=utf-8' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, agent: false, path: endpoint.path, method: endpoint.method ?? 'GET', headers: { host: endpoint.host, 'content-type': 'text/xml; charset=utf-8' } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
