@@ -7,13 +7,15 @@
 //
 // Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
 // LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
-// endpoints to measure, by name).
+// endpoints to measure, by name, here and in bench/hosters.mjs, which runs
+// first and has settings of its own).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchHosters } from './hosters.mjs';
 import { productionNodeFlags, root } from './production.mjs';
+import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, waitForReady, wrk as wrkRun } from './tools.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -47,43 +49,10 @@ const ALL_ENDPOINTS = [
 const HOSTER_DOMAINS = 2000;
 const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(process.env.ONLY, 'i').test(e.name));
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function fetchOnce(port, endpoint) {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method, headers: { host: endpoint.host, 'content-type': 'text/xml; charset=utf-8' } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    if (endpoint.body) req.write(endpoint.body);
-    req.end();
-  });
-}
-
-/** Until /readyz answers 200 (catalog loaded, listening), polled every 5 ms. */
-async function waitFor(port) {
-  for (let i = 0; i < 4000; i++) {
-    try {
-      if ((await fetchOnce(port, { method: 'GET', path: '/readyz', host: 'x' })).status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`nothing ready on ${port}`);
-}
+// The hosters' catalogs at scale first (bench/hosters.mjs: its own table and
+// results file); ONLY may select their rows alone.
+await benchHosters();
+if (ENDPOINTS.length === 0) process.exit(0);
 
 // --- the service, unsigned and signed instances, pinned to CORE ------------------
 execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-days', '2', '-subj', '/CN=bench'], { stdio: 'pipe' });
@@ -96,7 +65,7 @@ async function startService(extra) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   started.push(child);
-  await waitFor(port);
+  await waitForReady(port);
   return { port, child, startupMs: Math.round(performance.now() - t0) };
 }
 // Start-up to ready, the median of 3 starts: the bundled catalog, and
@@ -200,10 +169,9 @@ await new Promise((r) => setTimeout(r, 500));
 
 // --- wrk on LOAD_CORE ----------------------------------------------------------
 function luaScript(endpoint, target) {
-  const file = join(work, `wrk-${Math.random().toString(36).slice(2)}.lua`);
   const body = endpoint.body && target === 'ours' ? endpoint.body : '';
   const method = target === 'ours' ? endpoint.method : endpoint.method === 'POST' ? 'POST' : 'GET';
-  writeFileSync(file, `wrk.method = ${JSON.stringify(method)}
+  return `wrk.method = ${JSON.stringify(method)}
 wrk.headers["Host"] = ${JSON.stringify(endpoint.host)}
 wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 ${body ? `wrk.body = ${JSON.stringify(body)}` : ''}
@@ -216,36 +184,14 @@ request = function()
     : 'return wrk.format(nil)'
   }
 end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON {\\"requests\\":%d,\\"seconds\\":%f,\\"p50\\":%f,\\"p99\\":%f,\\"errors\\":%d,\\"non2xx\\":%d}\\n", summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
-end
-`);
-  return file;
+`;
 }
 
 function wrk(port, path, endpoint, target, seconds) {
-  const script = luaScript(endpoint, target);
-  const out = execFileSync('taskset', ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
-  const result = JSON.parse(out.split('\n').find((l) => l.startsWith('JSON ')).slice(5));
-  return { rps: result.requests / result.seconds, p50: result.p50, p99: result.p99, errors: result.errors + result.non2xx };
+  return wrkRun({ port, path, lua: luaScript(endpoint, target), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
 }
 
-const peakRss = (pid) => {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-};
-/**
- * Full (mark-compact) collections so far, from prom-client's GC histogram.
- * They are what lengthens the tail: each one stops the service for several
- * milliseconds, where a scavenge takes a fraction of one.
- */
-const majorCollections = (metricsPort) => {
-  const text = execFileSync('curl', ['-sf', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
-  return Number(/^mail_autoconfig_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-};
+const peakRss = (pid) => memory(pid).peakMiB;
 // taskset execs node, so the pid is the service's.
 const servicePids = [unsigned.child.pid, signedService.child.pid, hosterService.child.pid];
 
@@ -276,7 +222,7 @@ const rows = ENDPOINTS.map((endpoint, i) => {
     oursP99ms: Math.round(median(r.ours.map((x) => x.p99)) * 100) / 100,
     errors: r.ours.reduce((s, x) => s + x.errors, 0),
     // Over all of this endpoint's runs, per 100,000 requests.
-    majorGcPer100k: Math.round((100_000 * r.ours.reduce((s, x) => s + x.majorCollections, 0)) / r.ours.reduce((s, x) => s + x.rps * SECONDS, 0) * 10) / 10,
+    majorGcPer100k: majorGcPer100k(r.ours, SECONDS),
     bareRps: Math.round(median(r.bare.map((x) => x.rps))),
     // The references' own tail shows how much of ours is the machine's.
     bareP99ms: Math.round(median(r.bare.map((x) => x.p99)) * 100) / 100,
@@ -287,13 +233,7 @@ const rows = ENDPOINTS.map((endpoint, i) => {
   };
 });
 const result = {
-  date: new Date().toISOString(),
-  node: process.version,
-  rounds: ROUNDS,
-  secondsPerRun: SECONDS,
-  connections: CONNECTIONS,
-  pinned: { service: CORE, load: LOAD_CORE },
-  nodeFlags: productionNodeFlags(),
+  ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }),
   startupMs: { bundled: startup.bundledMs, ...(startup.ispdbMs !== undefined ? { ispdb: startup.ispdbMs } : {}), signed: signedService.startupMs },
   peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])), hoster: Math.round(peakRss(servicePids[2])) },
   rows,

@@ -2,20 +2,27 @@
  * The customer domains that come from the hosters' databases, beside the
  * catalog's listed ones: one PostgresDomainSource per provider with a
  * `domainsQuery`, kept across catalog reloads while the query stays the same
- * (a reload of the YAML must not drop the list or reconnect), each with its
- * domains in a Set. A lookup is one probe per such provider: a handful,
- * whatever the number of domains.
+ * (a reload of the YAML must not drop the list or reconnect). Their lists
+ * are kept in one index (DomainOwners): a lookup is one probe, whatever the
+ * number of such providers and domains. Sources of the same database (URL,
+ * password, timeout) read through one pool of SHARED_POOL_SIZE connections,
+ * so a hoster's 2,000 providers open a few connections, not 2,000 at start.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { DomainsQuery, Provider } from '../catalog/model.js';
 import { normalizeDomain } from '../mailbox.js';
-import { passwordFrom, PostgresDomainSource, type DomainSourceLog } from './postgres-domains.js';
+import { DomainOwners } from './domain-owners.js';
+import type pg from 'pg';
+import { domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
 
 interface Entry {
   readonly key: string;
   readonly source: PostgresDomainSource;
-  domains: ReadonlySet<string>;
+  readonly poolKey: string;
 }
+
+/** Connections per database shared by its providers' reads (each LISTEN has one more of its own). */
+export const SHARED_POOL_SIZE = 4;
 
 export interface DomainSourceReadiness {
   readonly provider: string;
@@ -27,6 +34,10 @@ export interface DomainSourceReadiness {
 
 export class DomainSources {
   private readonly entries = new Map<string, Entry>();
+  /** Domain → the id of the provider whose database lists it (the first source started, of several). */
+  private readonly owners = new DomainOwners<string>();
+  /** One pool per database, with the number of sources reading through it. */
+  private readonly pools = new Map<string, { readonly pool: pg.Pool; users: number }>();
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -45,27 +56,41 @@ export class DomainSources {
       const next = wanted.get(id);
       if (next === undefined || keyOf(next.query) !== entry.key) {
         this.entries.delete(id);
-        void entry.source.close();
+        this.owners.delete(id);
+        void this.closeSource(entry);
       }
     }
     const starting: Promise<void>[] = [];
     for (const [id, { provider, query }] of wanted) {
       if (this.entries.has(id)) continue;
       const password = passwordFrom(query.password, this.env);
-      const source = new PostgresDomainSource({
-        name: `domainsQuery of ${provider.source}`,
+      const database = {
         connection: query.connection,
         ...(password ? { password } : {}),
+        timeoutMs: query.timeoutSeconds * 1000,
+        ...(this.log ? { log: this.log } : {}),
+      };
+      const poolKey = JSON.stringify([query.connection, query.password ?? null, query.timeoutSeconds]);
+      let shared = this.pools.get(poolKey);
+      if (shared === undefined) {
+        shared = { pool: domainsPool(database, `domain database ${redactConnection(query.connection)}`, SHARED_POOL_SIZE), users: 0 };
+        this.pools.set(poolKey, shared);
+      }
+      shared.users++;
+      const source = new PostgresDomainSource({
+        ...database,
+        name: `domainsQuery of ${provider.source}`,
         query: query.query,
         ...(query.listen ? { listen: query.listen } : {}),
         refreshMs: query.refreshSeconds * 1000,
-        timeoutMs: query.timeoutSeconds * 1000,
-        ...(this.log ? { log: this.log } : {}),
+        pool: shared.pool,
       });
-      const entry: Entry = { key: keyOf(query), source, domains: new Set() };
-      // The source normalises its rows; a new list replaces the Set in one step.
+      const entry: Entry = { key: keyOf(query), source, poolKey };
+      // Registered now, empty: of several sources listing a domain, the one started first keeps it.
+      this.owners.set(id, []);
+      // The source normalises its rows; a closed source's late read changes nothing.
       source.onChange((domains) => {
-        entry.domains = new Set(domains.map((d) => normalizeDomain(d) ?? d));
+        if (this.entries.get(id) === entry) this.owners.set(id, domains.map((d) => normalizeDomain(d) ?? d));
       });
       this.entries.set(id, entry);
       starting.push(source.start());
@@ -75,10 +100,8 @@ export class DomainSources {
 
   /** The provider whose database lists `domain` (ASCII, lower case), in the catalog in service. */
   byDomain(domain: string, catalog: Catalog): Provider | undefined {
-    for (const [id, entry] of this.entries) {
-      if (entry.domains.has(domain)) return catalog.byId(id);
-    }
-    return undefined;
+    const id = this.owners.get(domain);
+    return id === undefined ? undefined : catalog.byId(id);
   }
 
   /** Each source's state for /readyz and metrics (the connection without its password, never the password). */
@@ -90,9 +113,19 @@ export class DomainSources {
   }
 
   async close(): Promise<void> {
-    const closing = [...this.entries.values()].map((entry) => entry.source.close());
+    const closing = [...this.entries.values()].map((entry) => this.closeSource(entry));
     this.entries.clear();
+    this.owners.clear();
     await Promise.all(closing);
+  }
+
+  /** Close a source, and its database's pool when no other source reads through it. */
+  private async closeSource(entry: Entry): Promise<void> {
+    const shared = this.pools.get(entry.poolKey)!;
+    shared.users--;
+    if (shared.users === 0) this.pools.delete(entry.poolKey);
+    await entry.source.close();
+    if (shared.users === 0) await shared.pool.end().catch(() => {});
   }
 }
 

@@ -41,6 +41,34 @@ export interface PostgresDomainSourceOptions {
   /** First and longest wait before reconnecting or retrying after a failure (default 500 ms, 30 s). */
   readonly backoffMs?: { readonly first: number; readonly max: number };
   readonly log?: DomainSourceLog;
+  /**
+   * Run the query on this pool (made with domainsPool for the same
+   * connection, password and timeout), shared with other sources and not
+   * ended by close(); without it the source has a pool of its own.
+   */
+  readonly pool?: pg.Pool;
+}
+
+/**
+ * The connections a source reads through: a pool of `max`, idle ones closed
+ * after 30 s. Sources of one database share one (DomainSources): 2,000
+ * providers with a domainsQuery then read through a few connections
+ * instead of opening 2,000 at start (docs/performance.md).
+ */
+export function domainsPool(options: Pick<PostgresDomainSourceOptions, 'connection' | 'password' | 'timeoutMs' | 'log'>, name: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ ...sourceClientConfig(options), max, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  // An idle client whose connection drops emits here; without a listener it would crash the process.
+  pool.on('error', (error) => options.log?.warn(`${name}: idle database connection lost: ${error.message}`));
+  return pool;
+}
+
+function sourceClientConfig(options: Pick<PostgresDomainSourceOptions, 'connection' | 'password' | 'timeoutMs'>): pg.ClientConfig {
+  return {
+    ...postgresClientConfig(options.connection, options.password, options.timeoutMs),
+    // A LISTEN connection is idle for hours: keepalives find a dead peer.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
 }
 
 export interface PostgresDomainState {
@@ -112,6 +140,7 @@ export function postgresClientConfig(connection: string, password: (() => Promis
 
 export class PostgresDomainSource {
   private readonly pool: pg.Pool;
+  private readonly ownPool: boolean;
   private readonly listeners = new Set<DomainListener>();
   private readonly backoff: { readonly first: number; readonly max: number };
   private current: readonly string[] = [];
@@ -128,9 +157,8 @@ export class PostgresDomainSource {
 
   constructor(private readonly options: PostgresDomainSourceOptions) {
     this.backoff = options.backoffMs ?? { first: 500, max: 30_000 };
-    this.pool = new pg.Pool({ ...this.clientConfig(), max: 2, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
-    // An idle client whose connection drops emits here; without a listener it would crash the process.
-    this.pool.on('error', (error) => this.options.log?.warn(`${this.options.name}: idle database connection lost: ${error.message}`));
+    this.ownPool = options.pool === undefined;
+    this.pool = options.pool ?? domainsPool(options, options.name, 2);
   }
 
   /** The first read (success or not), then LISTEN and the refresh interval. */
@@ -183,16 +211,7 @@ export class PostgresDomainSource {
     await this.listenClient?.end().catch(() => {});
     await this.listenLoop;
     await this.running;
-    await this.pool.end().catch(() => {});
-  }
-
-  private clientConfig(): pg.ClientConfig {
-    return {
-      ...postgresClientConfig(this.options.connection, this.options.password, this.options.timeoutMs),
-      // A LISTEN connection is idle for hours: keepalives find a dead peer.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    };
+    if (this.ownPool) await this.pool.end().catch(() => {});
   }
 
   /** After a good read, the refresh interval; after a failure, sooner, backing off. */
@@ -260,7 +279,7 @@ export class PostgresDomainSource {
   private async keepListening(channel: string): Promise<void> {
     let attempt = 0;
     while (!this.closed) {
-      const client = new pg.Client(this.clientConfig());
+      const client = new pg.Client(sourceClientConfig(this.options));
       this.listenClient = client;
       const ended = new Promise<string>((resolve) => {
         client.on('error', (error) => resolve(describePostgresError(error)));

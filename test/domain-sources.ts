@@ -1,0 +1,75 @@
+/**
+ * The domains of many providers from one database (a hoster's 2,000 brands,
+ * each with a domainsQuery): every list is read and found in one probe,
+ * through a few shared connections rather than one per provider, and a
+ * provider that leaves the catalog takes its list and nothing else.
+ */
+import t from 'tap';
+import { buildCatalog } from '../src/catalog/catalog.js';
+import { DomainSources, SHARED_POOL_SIZE } from '../src/sources/domain-sources.js';
+import { postgresMissing, startPostgres, type PostgresCluster } from './helpers/postgres.js';
+
+const ROLE_PASSWORD = 'Brands-db-pw-4711';
+const PROVIDERS = 60;
+
+const missing = postgresMissing();
+if (missing !== undefined) {
+  t.plan(0, missing);
+} else {
+  let db: PostgresCluster;
+  const connections = async () =>
+    Number((await db.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mail-autoconfig'")).rows[0].count);
+
+  const providerYaml = (i: number) => `id: brand${i}
+name: Brand ${i}
+domainsQuery:
+  connection: postgresql://autoconfig@127.0.0.1:${db.port}/postgres
+  passwordEnv: BRANDS_DB_PASSWORD
+  query: SELECT domain FROM brand_domains WHERE brand = ${i}
+incoming:
+  - { type: imap, host: imap.brand${i}.example }
+outgoing:
+  - { host: smtp.brand${i}.example }
+`;
+  const catalogOf = (ids: number[]) => buildCatalog(ids.map((i) => ({ file: `/providers/brand${i}.yaml`, text: providerYaml(i) })));
+
+  t.before(async () => {
+    db = await startPostgres(t);
+    await db.sql(`
+      CREATE TABLE brand_domains (brand int, domain text);
+      INSERT INTO brand_domains SELECT k % ${PROVIDERS}, 'kunde' || k || '.example' FROM generate_series(0, ${PROVIDERS * 10 - 1}) k;
+      CREATE ROLE autoconfig LOGIN PASSWORD '${ROLE_PASSWORD}';
+      GRANT SELECT ON brand_domains TO autoconfig;
+    `);
+  });
+
+  t.test(`${PROVIDERS} providers of one database: every list read through at most ${SHARED_POOL_SIZE} connections`, async (t) => {
+    const all = Array.from({ length: PROVIDERS }, (_, i) => i);
+    const catalog = catalogOf(all);
+    t.equal(catalog.problems.length, 0, catalog.problems.map((p) => p.message).join('; '));
+    const sources = new DomainSources({ BRANDS_DB_PASSWORD: ROLE_PASSWORD });
+    t.teardown(() => sources.close());
+
+    await sources.sync(catalog);
+    t.ok(sources.readiness().every((s) => s.ok && s.domains === 10), 'every source read its 10 domains');
+    const open = await connections();
+    t.ok(open >= 1 && open <= SHARED_POOL_SIZE, `${open} connection(s) open for ${PROVIDERS} providers`);
+    let wrong = 0;
+    for (let k = 0; k < PROVIDERS * 10; k++) if (sources.byDomain(`kunde${k}.example`, catalog)?.id !== `brand${k % PROVIDERS}`) wrong++;
+    t.equal(wrong, 0, 'each domain found, at its own provider');
+
+    // One provider leaves: its list goes, the others stay and keep reading through the pool.
+    const fewer = catalogOf(all.slice(1));
+    await sources.sync(fewer);
+    t.equal(sources.byDomain('kunde0.example', fewer), undefined, 'the list of the provider that left is gone');
+    t.equal(sources.byDomain('kunde1.example', fewer)?.id, 'brand1');
+    const again = catalogOf([0, ...all.slice(1)]);
+    await sources.sync(again);
+    t.equal(sources.byDomain('kunde0.example', again)?.id, 'brand0', 'the provider back: read again through the shared pool');
+
+    await sources.close();
+    // The server notices a client's goodbye a moment later.
+    for (let i = 0; i < 50 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    t.equal(await connections(), 0, 'closed: no connection left');
+  });
+}
