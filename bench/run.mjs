@@ -7,13 +7,14 @@
 //
 // Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
 // LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
-// endpoints to measure, by name, here and in bench/hosters.mjs, which runs
-// first and has settings of its own).
+// endpoints to measure, by name, here and in bench/hosters.mjs and
+// bench/logins.mjs, which run first and have settings of their own).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchHosters } from './hosters.mjs';
+import { benchLogins } from './logins.mjs';
 import { productionNodeFlags, root } from './production.mjs';
 import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, waitForReady, wrk as wrkRun } from './tools.mjs';
 
@@ -52,6 +53,8 @@ const ENDPOINTS = ALL_ENDPOINTS.filter((e) => !process.env.ONLY || new RegExp(pr
 // The hosters' catalogs at scale first (bench/hosters.mjs: its own table and
 // results file); ONLY may select their rows alone.
 await benchHosters();
+// Log-in names from a directory (bench/logins.mjs: its own table and results file).
+await benchLogins();
 if (ENDPOINTS.length === 0) process.exit(0);
 
 // --- the service, unsigned and signed instances, pinned to CORE ------------------
