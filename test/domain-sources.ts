@@ -20,18 +20,19 @@ if (missing !== undefined) {
   const connections = async () =>
     Number((await db.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mail-autoconfig'")).rows[0].count);
 
-  const providerYaml = (i: number) => `id: brand${i}
+  const providerYaml = (i: number, listen?: string) => `id: brand${i}
 name: Brand ${i}
 domainsQuery:
   connection: postgresql://autoconfig@127.0.0.1:${db.port}/postgres
   passwordEnv: BRANDS_DB_PASSWORD
   query: SELECT domain FROM brand_domains WHERE brand = ${i}
-incoming:
+${listen ? `  listen: ${listen}\n  refreshSeconds: 3600\n` : ''}incoming:
   - { type: imap, host: imap.brand${i}.example }
 outgoing:
   - { host: smtp.brand${i}.example }
 `;
-  const catalogOf = (ids: number[]) => buildCatalog(ids.map((i) => ({ file: `/providers/brand${i}.yaml`, text: providerYaml(i) })));
+  const catalogOf = (ids: number[], listen?: (i: number) => string) =>
+    buildCatalog(ids.map((i) => ({ file: `/providers/brand${i}.yaml`, text: providerYaml(i, listen?.(i)) })));
 
   t.before(async () => {
     db = await startPostgres(t);
@@ -71,5 +72,30 @@ outgoing:
     // The server notices a client's goodbye a moment later.
     for (let i = 0; i < 50 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     t.equal(await connections(), 0, 'closed: no connection left');
+  });
+
+  t.test(`${PROVIDERS} providers LISTENing on one database: one LISTEN connection for all their channels`, async (t) => {
+    const all = Array.from({ length: PROVIDERS }, (_, i) => i);
+    // Two channels, each shared by half the providers.
+    const catalog = catalogOf(all, (i) => (i % 2 ? 'brands_odd' : 'brands_even'));
+    t.equal(catalog.problems.length, 0, catalog.problems.map((p) => p.message).join('; '));
+    const sources = new DomainSources({ BRANDS_DB_PASSWORD: ROLE_PASSWORD });
+    t.teardown(() => sources.close());
+    await sources.sync(catalog);
+    const listeners = async () =>
+      Number((await db.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mail-autoconfig' AND query LIKE 'LISTEN%'")).rows[0].count);
+    for (let i = 0; i < 100 && (await listeners()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    t.equal(await listeners(), 1, 'one connection LISTENs');
+    t.ok((await connections()) <= SHARED_POOL_SIZE + 1, `${await connections()} connection(s) in all for ${PROVIDERS} providers`);
+
+    await db.sql("INSERT INTO brand_domains VALUES (3, 'neu-odd.example'), (4, 'neu-even.example')");
+    await db.sql("NOTIFY brands_odd");
+    for (let i = 0; i < 100 && sources.byDomain('neu-odd.example', catalog) === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    t.equal(sources.byDomain('neu-odd.example', catalog)?.id, 'brand3', "a NOTIFY on one channel reaches its providers");
+    t.equal(sources.byDomain('neu-even.example', catalog), undefined, 'and not those of the other channel');
+    await db.sql("NOTIFY brands_even");
+    for (let i = 0; i < 100 && sources.byDomain('neu-even.example', catalog) === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    t.equal(sources.byDomain('neu-even.example', catalog)?.id, 'brand4', 'the other channel too, on the same connection');
+    await db.sql("DELETE FROM brand_domains WHERE domain LIKE 'neu-%'");
   });
 }

@@ -13,7 +13,7 @@ import type { DomainsQuery, Provider } from '../catalog/model.js';
 import { normalizeDomain } from '../mailbox.js';
 import { DomainOwners } from './domain-owners.js';
 import type pg from 'pg';
-import { domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
+import { DatabaseListener, domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
 
 interface Entry {
   readonly key: string;
@@ -21,7 +21,7 @@ interface Entry {
   readonly poolKey: string;
 }
 
-/** Connections per database shared by its providers' reads (each LISTEN has one more of its own). */
+/** Connections per database shared by its providers' reads (and one more for all their LISTEN channels). */
 export const SHARED_POOL_SIZE = 4;
 
 export interface DomainSourceReadiness {
@@ -37,7 +37,7 @@ export class DomainSources {
   /** Domain → the id of the provider whose database lists it (the first source started, of several). */
   private readonly owners = new DomainOwners<string>();
   /** One pool per database, with the number of sources reading through it. */
-  private readonly pools = new Map<string, { readonly pool: pg.Pool; users: number }>();
+  private readonly pools = new Map<string, { readonly pool: pg.Pool; readonly listener: DatabaseListener; users: number }>();
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -73,7 +73,8 @@ export class DomainSources {
       const poolKey = JSON.stringify([query.connection, query.password ?? null, query.timeoutSeconds]);
       let shared = this.pools.get(poolKey);
       if (shared === undefined) {
-        shared = { pool: domainsPool(database, `domain database ${redactConnection(query.connection)}`, SHARED_POOL_SIZE), users: 0 };
+        const name = `domain database ${redactConnection(query.connection)}`;
+        shared = { pool: domainsPool(database, name, SHARED_POOL_SIZE), listener: new DatabaseListener(database, name), users: 0 };
         this.pools.set(poolKey, shared);
       }
       shared.users++;
@@ -84,6 +85,7 @@ export class DomainSources {
         ...(query.listen ? { listen: query.listen } : {}),
         refreshMs: query.refreshSeconds * 1000,
         pool: shared.pool,
+        listener: shared.listener,
       });
       const entry: Entry = { key: keyOf(query), source, poolKey };
       // Registered now, empty: of several sources listing a domain, the one started first keeps it.
@@ -125,7 +127,7 @@ export class DomainSources {
     shared.users--;
     if (shared.users === 0) this.pools.delete(entry.poolKey);
     await entry.source.close();
-    if (shared.users === 0) await shared.pool.end().catch(() => {});
+    if (shared.users === 0) await Promise.all([shared.pool.end().catch(() => {}), shared.listener.close()]);
   }
 }
 

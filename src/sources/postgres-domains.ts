@@ -47,6 +47,12 @@ export interface PostgresDomainSourceOptions {
    * ended by close(); without it the source has a pool of its own.
    */
   readonly pool?: pg.Pool;
+  /**
+   * LISTEN through this connection (a DatabaseListener of the same
+   * database), shared with other sources and not closed by close();
+   * without it the source has a LISTEN connection of its own.
+   */
+  readonly listener?: DatabaseListener;
 }
 
 /**
@@ -151,9 +157,8 @@ export class PostgresDomainSource {
   private closed = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private listenClient: pg.Client | undefined;
-  private listenLoop: Promise<void> | undefined;
-  private wakeListenLoop: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private ownListener: DatabaseListener | undefined;
 
   constructor(private readonly options: PostgresDomainSourceOptions) {
     this.backoff = options.backoffMs ?? { first: 500, max: 30_000 };
@@ -164,7 +169,15 @@ export class PostgresDomainSource {
   /** The first read (success or not), then LISTEN and the refresh interval. */
   async start(): Promise<void> {
     await this.refresh();
-    if (this.options.listen !== undefined && !this.closed) this.listenLoop = this.keepListening(this.options.listen);
+    if (this.options.listen !== undefined && !this.closed) {
+      const listener = this.options.listener ?? (this.ownListener = new DatabaseListener(this.options, this.options.name));
+      this.unsubscribe = listener.subscribe(this.options.listen, {
+        notified: () => void this.refresh(),
+        listening: (up) => {
+          this.listening = up;
+        },
+      });
+    }
   }
 
   /** The last good list (empty until the first good read). */
@@ -207,9 +220,8 @@ export class PostgresDomainSource {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.refreshTimer);
-    this.wakeListenLoop?.();
-    await this.listenClient?.end().catch(() => {});
-    await this.listenLoop;
+    this.unsubscribe?.();
+    await this.ownListener?.close();
     await this.running;
     if (this.ownPool) await this.pool.end().catch(() => {});
   }
@@ -274,39 +286,112 @@ export class PostgresDomainSource {
     this.status = { ok: false, lastError: reason, lastErrorAt: new Date(), ...(lastSuccessAt ? { lastSuccessAt } : {}), rowCount, domainCount, problems };
     this.options.log?.warn(`${this.options.name}: ${reason}; keeping the last good list of ${this.current.length} domain(s)`);
   }
+}
 
-  /** A dedicated connection that LISTENs; when it drops, a new one after a backoff. */
-  private async keepListening(channel: string): Promise<void> {
+/** What a source hears from its database's LISTEN connection. */
+export interface ListenSubscriber {
+  /** A NOTIFY on the channel, or the connection (re)made: notifications sent meanwhile are lost, read again. */
+  notified(): void;
+  /** Whether the channel is listened on now. */
+  listening(up: boolean): void;
+}
+
+/**
+ * One LISTEN connection to a database for every channel its sources listen
+ * on: 2,000 providers of one hoster's database with a `listen` each opened
+ * 2,000 connections, beyond PostgreSQL's default max_connections (100).
+ * When it drops, a new one after a backoff, listening on every channel
+ * again; each subscriber is then told to read once.
+ */
+export class DatabaseListener {
+  private readonly channels = new Map<string, Set<ListenSubscriber>>();
+  private readonly backoff: { readonly first: number; readonly max: number };
+  private client: pg.Client | undefined;
+  /** The channels the current connection LISTENs on. */
+  private readonly listened = new Set<string>();
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private connected = false;
+
+  constructor(
+    private readonly options: Pick<PostgresDomainSourceOptions, 'connection' | 'password' | 'timeoutMs' | 'log' | 'backoffMs'>,
+    private readonly name: string,
+  ) {
+    this.backoff = options.backoffMs ?? { first: 500, max: 30_000 };
+  }
+
+  /** Listen on `channel` for `subscriber` (the connection is made at the first); returns the unsubscribe. */
+  subscribe(channel: string, subscriber: ListenSubscriber): () => void {
+    let subscribers = this.channels.get(channel);
+    if (subscribers === undefined) this.channels.set(channel, (subscribers = new Set()));
+    subscribers.add(subscriber);
+    if (this.listened.has(channel)) subscriber.listening(true);
+    // A failed LISTEN means a lost connection, which the loop sees and makes again.
+    else void this.listenOn(channel).catch(() => {});
+    this.loop ??= this.keepListening();
+    return () => {
+      subscribers.delete(subscriber);
+      if (subscribers.size > 0 || this.channels.get(channel) !== subscribers) return;
+      this.channels.delete(channel);
+      if (this.listened.delete(channel)) void this.client?.query(`UNLISTEN ${this.client.escapeIdentifier(channel)}`).catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    await this.client?.end().catch(() => {});
+    await this.loop;
+  }
+
+  /** LISTEN on the connection there is (none: the loop will, when it connects). */
+  private async listenOn(channel: string): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !this.connected) return;
+    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    if (this.client !== client || !this.channels.has(channel)) return;
+    this.listened.add(channel);
+    for (const subscriber of this.channels.get(channel) ?? []) {
+      subscriber.listening(true);
+      subscriber.notified();
+    }
+  }
+
+  private async keepListening(): Promise<void> {
     let attempt = 0;
     while (!this.closed) {
       const client = new pg.Client(sourceClientConfig(this.options));
-      this.listenClient = client;
+      this.client = client;
       const ended = new Promise<string>((resolve) => {
         client.on('error', (error) => resolve(describePostgresError(error)));
         client.on('end', () => resolve('the connection ended'));
       });
-      client.on('notification', () => void this.refresh());
+      client.on('notification', (message) => {
+        for (const subscriber of this.channels.get(message.channel) ?? []) subscriber.notified();
+      });
       try {
         await client.connect();
-        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
-        this.listening = true;
-        if (attempt > 0) this.options.log?.info(`${this.options.name}: listening on ${channel} again`);
+        this.connected = true;
+        // Channels subscribed meanwhile are listened on by listenOn, now that there is a connection.
+        for (const channel of [...this.channels.keys()]) if (!this.listened.has(channel)) await this.listenOn(channel);
+        if (attempt > 0) this.options.log?.info(`${this.name}: listening on ${[...this.listened].join(', ')} again`);
         attempt = 0;
-        // Notifications sent while no one listened are lost: read once now.
-        void this.refresh();
         const reason = await ended;
-        if (!this.closed) this.options.log?.warn(`${this.options.name}: LISTEN ${channel} connection lost: ${reason}`);
+        if (!this.closed) this.options.log?.warn(`${this.name}: LISTEN connection lost: ${reason}`);
       } catch (error) {
-        if (!this.closed && attempt === 0) this.options.log?.warn(`${this.options.name}: cannot LISTEN on ${channel}: ${describePostgresError(error)}`);
+        if (!this.closed && attempt === 0) this.options.log?.warn(`${this.name}: cannot LISTEN on ${[...this.channels.keys()].join(', ')}: ${describePostgresError(error)}`);
       }
-      this.listening = false;
+      this.connected = false;
+      this.listened.clear();
+      for (const subscribers of this.channels.values()) for (const subscriber of subscribers) subscriber.listening(false);
       await client.end().catch(() => {});
       if (this.closed) break;
       attempt++;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.backoffDelay(attempt));
+        const timer = setTimeout(resolve, Math.min(this.backoff.first * 2 ** Math.max(attempt - 1, 0), this.backoff.max));
         timer.unref();
-        this.wakeListenLoop = () => {
+        this.wake = () => {
           clearTimeout(timer);
           resolve();
         };
