@@ -36,7 +36,8 @@ export function settle<T, R>(value: T | Promise<T>, next: (value: T) => R): R | 
  * the domains from a database, then the host the client asked on when it
  * is a provider's service host (autoconfig.hoster.example answers for any
  * address, as the autoconfig draft says such a server SHOULD, so it tells
- * nobody which domains exist), then the domain's MX host against the
+ * nobody which domains exist; without an address only when the provider's
+ * document is the same for every domain), then the domain's MX host against the
  * providers' MX patterns (a cached DNS lookup; 503 when DNS cannot tell).
  */
 export function findProvider(context: ServerContext, domain: string, host: string | undefined, mailbox?: Mailbox): Found {
@@ -44,7 +45,7 @@ export function findProvider(context: ServerContext, domain: string, host: strin
   const listed = catalog.byDomain(domain) ?? context.domainSources?.byDomain(domain, catalog);
   if (listed !== undefined) return found(listed, domain, mailbox);
   const service = host === undefined ? undefined : catalog.byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
-  if (service !== undefined) return found(service, domain, mailbox);
+  if (service !== undefined && (mailbox !== undefined || sameForEveryDomain(service))) return found(service, domain, mailbox);
   const notServed = new Refusal(404, `no mail provider is configured here for ${domain}`);
   if (context.mx === undefined || catalog.mxIndex.size === 0) return notServed;
   return context.mx.resolve(domain).then((answer) => {
@@ -53,6 +54,18 @@ export function findProvider(context: ServerContext, domain: string, host: strin
     if (match.kind === 'noMatch' || match.kind === 'nxdomain') return notServed;
     return new Refusal(503, `the mail servers of ${domain} cannot be looked up now (${match.reason}); try again later`, match.kind === 'busy' ? match.retryAfterSeconds : 30);
   });
+}
+
+/**
+ * Whether a provider's document is the same for every customer domain: its
+ * server names do not contain %EMAILDOMAIN% (a hoster's own TLS hosts,
+ * sslmailpool.hoster.example). Thunderbird for Android's MX step asks
+ * autoconfig.<MX base domain> without an address, so on a service host
+ * nothing says which customer domain is meant; such a document is right
+ * for every one of them, and Android fills the user-name templates itself.
+ */
+function sameForEveryDomain(provider: Provider): boolean {
+  return ![...provider.incoming, ...provider.outgoing].some((s) => s.host.includes('%EMAILDOMAIN%'));
 }
 
 function found(provider: Provider, domain: string, mailbox: Mailbox | undefined): Lookup {
@@ -103,22 +116,6 @@ export function lookupRequest(context: ServerContext, exchange: Exchange, parame
     return mailbox instanceof Refusal ? mailbox : lookupMailbox(context, mailbox, exchange.host);
   }
   const domain = domainFromHost(exchange.host);
-  // By Host alone the host names the domain: it is a service host only for the domain it names.
-  return domain instanceof Refusal ? domain : lookupDomain(context, domain, serviceHostWithoutAddress(context, exchange.host!));
-}
-
-/**
- * Thunderbird for Android's MX step asks autoconfig.<MX base domain> without
- * an address, so on a hoster's service host nothing says which customer
- * domain is meant. The provider's document is the same for every customer
- * when its server names do not depend on the domain (a hoster's own TLS
- * hosts, sslmailpool.hoster.example), and Android fills the user-name
- * templates itself: then the service host answers (after the listed
- * domains, before MX, as findProvider orders them); else it is no service
- * host for such a request.
- */
-function serviceHostWithoutAddress(context: ServerContext, host: string): string | undefined {
-  const provider = context.catalog().byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
-  if (provider === undefined || [...provider.incoming, ...provider.outgoing].some((s) => s.host.includes('%EMAILDOMAIN%'))) return undefined;
-  return host;
+  // By Host alone the host names the domain; on a service host findProvider decides whether it answers without an address.
+  return domain instanceof Refusal ? domain : lookupDomain(context, domain, exchange.host);
 }
