@@ -17,12 +17,12 @@ import type { DavServer, Provider, Server } from '../catalog/model.js';
 import { thunderbirdAlters } from '../formats/thunderbird.js';
 import { LOOKED_UP_LOGIN } from '../mailbox.js';
 import type { ServerContext } from './context.js';
-import type { Refusal } from './exchange.js';
+import { Refusal } from './exchange.js';
 import type { Lookup } from './lookup.js';
 
 /** The lookup with the mailbox's log-in name (and name) where the provider's directory has them. */
 export function withLoginName(context: ServerContext, found: Lookup | Refusal): Lookup | Refusal | Promise<Lookup> {
-  if (!('provider' in found) || found.mailbox === undefined) return found;
+  if (found instanceof Refusal || found.mailbox === undefined) return found;
   const lookup = context.logins?.for(found.provider);
   if (lookup === undefined) return found;
   const mailbox = found.mailbox;

@@ -25,7 +25,7 @@ export class LoginLookups {
     private readonly log?: LookupLog,
   ) {}
 
-  /** The lookup of `provider`, or undefined when it has none (or it cannot be set up: then logged once). */
+  /** The lookup of `provider` (made at its first request; it connects at its first find), or undefined when it has none. */
   for(provider: Provider): LoginLookup | undefined {
     if (provider.lookup === undefined) return undefined;
     const known = this.byProvider.get(provider);
