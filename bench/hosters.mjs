@@ -36,15 +36,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { productionNodeFlags, root } from './production.mjs';
-import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, waitForReady, wrk } from './tools.mjs';
+import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
-const ROUNDS = Number(env.ROUNDS ?? 3);
-const SECONDS = Number(env.SECONDS ?? 5);
-const CONNECTIONS = Number(env.CONNECTIONS ?? 50);
-const CORE = env.CORE ?? '0';
-const LOAD_CORE = env.LOAD_CORE ?? '1';
+const { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE } = SETTINGS;
 const PROVIDERS = Number(env.HOSTER_PROVIDERS ?? 2000);
 const DOMAINS = Number(env.HOSTER_DOMAINS ?? 1_000_000);
 const MX_DOMAINS = Number(env.MX_DOMAINS ?? 1000);
@@ -356,7 +352,7 @@ export async function benchHosters() {
       };
     });
     const result = {
-      ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }),
+      ...runSettings(),
       starts: STARTS,
       serviceNodeFlags: env.SERVICE_NODE_FLAGS ?? '',
       mxDomains: MX_DOMAINS,

@@ -22,14 +22,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { productionNodeFlags, root } from './production.mjs';
-import { cpuSeconds, fetchOnce, freePort, median, runSettings, waitForReady, wrk } from './tools.mjs';
+import { cpuSeconds, fetchOnce, freePort, median, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const env = process.env;
-const ROUNDS = Number(env.ROUNDS ?? 3);
-const SECONDS = Number(env.SECONDS ?? 5);
-const CONNECTIONS = Number(env.CONNECTIONS ?? 50);
-const CORE = env.CORE ?? '0';
-const LOAD_CORE = env.LOAD_CORE ?? '1';
+const { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE } = SETTINGS;
 const PEOPLE = Number(env.LOGIN_PEOPLE ?? 50_000);
 const WARM = 100;
 const OUT = env.LOGINS_OUT ?? join(root, 'bench', 'results-logins.json');
@@ -164,7 +160,7 @@ end
       console.log(r.name.padEnd(40), String(r.rps).padStart(8), r.p50.toFixed(2).padStart(8), r.p99.toFixed(2).padStart(8), r.ratio.toFixed(2).padStart(7),
         r.cpuMicroseconds.toFixed(1).padStart(8), r.cpuRatio.toFixed(2).padStart(7), r.directorySearchesPerRequest.toFixed(2).padStart(13), String(r.errors).padStart(7));
     }
-    writeFileSync(OUT, `${JSON.stringify({ ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }), people: PEOPLE, rows: table }, null, 2)}\n`);
+    writeFileSync(OUT, `${JSON.stringify({ ...runSettings(), people: PEOPLE, rows: table }, null, 2)}\n`);
     return table;
   } finally {
     service.kill('SIGTERM');

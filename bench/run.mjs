@@ -16,13 +16,9 @@ import { join } from 'node:path';
 import { benchHosters } from './hosters.mjs';
 import { benchLogins } from './logins.mjs';
 import { productionNodeFlags, root } from './production.mjs';
-import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, waitForReady, wrk as wrkRun } from './tools.mjs';
+import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, SETTINGS, waitForReady, wrk as wrkRun } from './tools.mjs';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const SECONDS = Number(process.env.SECONDS ?? 5);
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
-const CORE = process.env.CORE ?? '0';
-const LOAD_CORE = process.env.LOAD_CORE ?? '1';
+const { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE } = SETTINGS;
 const OUT = process.env.OUT ?? join(root, 'bench', 'results.json');
 const work = mkdtempSync(join(tmpdir(), 'bench-'));
 
@@ -236,7 +232,7 @@ const rows = ENDPOINTS.map((endpoint, i) => {
   };
 });
 const result = {
-  ...runSettings({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE }),
+  ...runSettings(),
   startupMs: { bundled: startup.bundledMs, ...(startup.ispdbMs !== undefined ? { ispdb: startup.ispdbMs } : {}), signed: signedService.startupMs },
   peakRssMiB: { unsigned: Math.round(peakRss(servicePids[0])), signed: Math.round(peakRss(servicePids[1])), hoster: Math.round(peakRss(servicePids[2])) },
   rows,

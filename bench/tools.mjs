@@ -112,7 +112,21 @@ export const majorCollections = (metricsPort) => metric(metricsPort, 'mail_autoc
 export const majorGcPer100k = (runs, seconds) =>
   Math.round((100_000 * runs.reduce((sum, x) => sum + x.majorCollections, 0)) / runs.reduce((sum, x) => sum + x.rps * seconds, 0) * 10) / 10;
 
+/**
+ * How every benchmark measures, from the environment: ROUNDS (3) of
+ * SECONDS (5) each, CONNECTIONS (50), the service pinned to CORE (0) and
+ * the load (wrk, and the servers the benchmarks start) to LOAD_CORE (1).
+ */
+export const SETTINGS = {
+  rounds: Number(process.env.ROUNDS ?? 3),
+  seconds: Number(process.env.SECONDS ?? 5),
+  connections: Number(process.env.CONNECTIONS ?? 50),
+  core: process.env.CORE ?? '0',
+  loadCore: process.env.LOAD_CORE ?? '1',
+};
+
 /** What a results file says of how it was measured: when, which Node and flags, how long, where pinned. */
-export function runSettings({ rounds, seconds, connections, core, loadCore }) {
+export function runSettings() {
+  const { rounds, seconds, connections, core, loadCore } = SETTINGS;
   return { date: new Date().toISOString(), node: process.version, rounds, secondsPerRun: seconds, connections, pinned: { service: core, load: loadCore }, nodeFlags: productionNodeFlags() };
 }
