@@ -104,7 +104,9 @@ t.test('metrics on their own port and behind a token; logs carry no address', as
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const requestLines = server.lines.filter((l) => l.includes('"msg":"request"'));
   t.ok(requestLines.length >= 7, `one line per request, written within a second (${requestLines.length})`);
-  t.match(JSON.parse(requestLines[0]!), { format: 'thunderbird', domain: 'example.com', status: 200, path: '/mail/config-v1.1.xml' });
+  t.match(JSON.parse(requestLines[0]!), { format: 'thunderbird', host: '127.0.0.1', domain: 'example.com', status: 200, path: '/mail/config-v1.1.xml' });
+  // A refusal names the domain it refused, not only in its reason.
+  t.match(JSON.parse(requestLines.find((l) => l.includes('unknown.example'))!), { format: 'thunderbird', domain: 'unknown.example', status: 404, reason: /unknown\.example/ });
   t.notMatch(server.lines.join('\n'), /secret\.person|c2VjcmV0|authorization/i, 'no address, no Authorization header in the logs');
   server.process.kill('SIGTERM');
   t.equal(await server.exited, 0);

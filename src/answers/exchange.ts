@@ -67,6 +67,8 @@ export class Refusal {
     readonly reason: string,
     /** Seconds after which asking again may succeed (503: a DNS lookup could not be made now). */
     readonly retryAfter?: number,
+    /** The mail domain the refusal is about, for the log line (no provider for it, its DNS failed). */
+    readonly domain?: string,
   ) {}
 }
 
@@ -97,7 +99,7 @@ export function refusalAnswer(refusal: Refusal, served: Served): Answer {
     headers: refusal.retryAfter === undefined ? REFUSAL_HEADERS : { ...REFUSAL_HEADERS, 'retry-after': String(refusal.retryAfter) },
     body: `${refusal.reason}\n`,
     // Not `{ ...served, reason }`: see front.ts on spreads and hidden classes.
-    served: { format: served.format, domain: served.domain, reason: refusal.reason },
+    served: { format: served.format, domain: served.domain ?? refusal.domain, reason: refusal.reason },
   };
 }
 

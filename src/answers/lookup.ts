@@ -46,13 +46,13 @@ export function findProvider(context: ServerContext, domain: string, host: strin
   if (listed !== undefined) return found(listed, domain, mailbox);
   const service = host === undefined ? undefined : catalog.byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
   if (service !== undefined && (mailbox !== undefined || sameForEveryDomain(service))) return found(service, domain, mailbox);
-  const notServed = new Refusal(404, `no mail provider is configured here for ${domain}`);
+  const notServed = new Refusal(404, `no mail provider is configured here for ${domain}`, undefined, domain);
   if (context.mx === undefined || catalog.mxIndex.size === 0) return notServed;
   return context.mx.resolve(domain).then((answer) => {
     const match = matchMx(answer, catalog.mxIndex);
     if (match.kind === 'matched') return found(match.owner, domain, mailbox);
     if (match.kind === 'noMatch' || match.kind === 'nxdomain') return notServed;
-    return new Refusal(503, `the mail servers of ${domain} cannot be looked up now (${match.reason}); try again later`, match.kind === 'busy' ? match.retryAfterSeconds : 30);
+    return new Refusal(503, `the mail servers of ${domain} cannot be looked up now (${match.reason}); try again later`, match.kind === 'busy' ? match.retryAfterSeconds : 30, domain);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * What every answered request leaves behind, the same from the front and
  * from Fastify: one log line (format, domain, status, duration, the reason
- * of a refusal; never the address, the query or a header) and the metrics.
+ * of a refusal, the host the client asked on; never the address, the query
+ * or any other header) and the metrics.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
@@ -54,7 +55,20 @@ function plainStream(log: FastifyBaseLogger): LineStream | undefined {
   return stream ?? undefined;
 }
 
-export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | undefined, method: string, url: string, served: Served | null, status: number, ms: number): void {
+/**
+ * The host a request came on, for the log: a hoster's requests arrive on its
+ * service hosts (autoconfig.hoster.example) and on autoconfig.<customer
+ * domain>, and which one a refused request used is what an admin asks
+ * first. Lower case, without the port; null when absent, "<invalid>" when it
+ * is no host name or IP literal (a Host header is the client's to fill).
+ */
+export function loggedHost(host: string | undefined): string | null {
+  if (host === undefined || host === '') return null;
+  const name = host.replace(/:\d*$/, '').toLowerCase();
+  return /^(?:[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?|\[[0-9a-f:.]{2,45}\])$/.test(name) && name.length <= 254 ? name : '<invalid>';
+}
+
+export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | undefined, method: string, url: string, host: string | undefined, served: Served | null, status: number, ms: number): void {
   metrics?.observe(served?.format ?? 'other', status, ms / 1000);
   if (ABOVE_INFO.has(log.level)) return;
   const queryAt = url.indexOf('?');
@@ -62,6 +76,7 @@ export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | und
   // Never an address: /autodiscover/autodiscover.json/v1.0/<address> carries one in the path.
   // Replaced before the cut: cut first, a long local part before its @ was logged.
   const path = (fullPath.includes('@') || fullPath.includes('%') ? fullPath.replace(/[^/]*(?:@|%40)[^/]*/gi, '<address>') : fullPath).slice(0, 200);
+  const hostName = loggedHost(host);
   const format = served?.format ?? null;
   const domain = served?.domain ?? null;
   const reason = served?.reason;
@@ -69,14 +84,14 @@ export function logRequest(log: FastifyBaseLogger, metrics: RequestMetrics | und
   const rounded = Number.isFinite(ms) ? Math.round(ms * 100) / 100 : null;
   const stream = plainStream(log);
   if (stream === undefined) {
-    log.info({ method, path, format, domain, ...(reason !== undefined ? { reason } : {}), status, ms: rounded }, 'request');
+    log.info({ method, path, host: hostName, format, domain, ...(reason !== undefined ? { reason } : {}), status, ms: rounded }, 'request');
     return;
   }
-  // The same line pino writes for log.info({ method, path, format, domain, reason?, status, ms }, 'request')
+  // The same line pino writes for log.info({ method, path, host: hostName, format, domain, reason?, status, ms }, 'request')
   // with its default format (level number, epoch time, the logger's bindings), built
   // directly: pino's generic serialisation cost more than the answer (test/request-log.ts).
   stream.write(
-    `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[chindingsSym]},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"format":${JSON.stringify(format)},"domain":${JSON.stringify(domain)}${reason !== undefined ? `,"reason":${JSON.stringify(reason)}` : ''},"status":${status},"ms":${rounded},"msg":"request"}\n`,
+    `{"level":30,"time":${Date.now()}${(log as unknown as Record<symbol, string>)[chindingsSym]},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"host":${JSON.stringify(hostName)},"format":${JSON.stringify(format)},"domain":${JSON.stringify(domain)}${reason !== undefined ? `,"reason":${JSON.stringify(reason)}` : ''},"status":${status},"ms":${rounded},"msg":"request"}\n`,
   );
 }
 

@@ -154,7 +154,7 @@ export class Pipeline {
   }
 
   log(request: IncomingMessage, served: Answer['served'], status: number, admission: Admission): void {
-    logRequest(this.options.log, this.options.metrics, request.method ?? '', request.url ?? '', served, status, performance.now() - admission.started);
+    logRequest(this.options.log, this.options.metrics, request.method ?? '', request.url ?? '', admission.host, served, status, performance.now() - admission.started);
   }
 
   /** On the plain-HTTP companion: the same URL over HTTPS (308 keeps the method and body). */
