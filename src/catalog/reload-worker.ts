@@ -22,7 +22,7 @@ parentPort!.on('message', (request: ReloadRequest) => {
       const providers = compiled.providers.map((provider) => ({ ...provider, domains: [] }));
       parentPort!.postMessage(
         { id: request.id, ok: true, compiled: { ...compiled, providers }, packed },
-        [packed.bytes.buffer, packed.starts.buffer, packed.owners.buffer, packed.table.buffer] as ArrayBuffer[],
+        [packed.records.buffer, packed.table.buffer] as ArrayBuffer[],
       );
     },
     (error: unknown) => parentPort!.postMessage({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
