@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { productionNodeFlags, root } from './production.mjs';
-import { cpuSeconds, fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
+import { cpuTimes, fetchOnce, gcSeconds, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -292,10 +292,14 @@ export async function benchHosters() {
     }
     const load = (catalog, request, seconds) => {
       const { port, metricsPort } = services.get(catalog);
-      const before = { collections: majorCollections(metricsPort), cpu: cpuSeconds(services.get(catalog).child.pid) };
+      const { pid } = services.get(catalog).child;
+      const before = { collections: majorCollections(metricsPort), gc: gcSeconds(metricsPort), cpu: cpuTimes(pid) };
       const result = wrk({ port, path: '/', lua: luaFor(catalog, request), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
-      const cpuPerRequest = (cpuSeconds(services.get(catalog).child.pid) - before.cpu) / (result.rps * seconds);
-      return { ...result, majorCollections: majorCollections(metricsPort) - before.collections, cpuUs: cpuPerRequest * 1e6 };
+      const cpu = cpuTimes(pid);
+      const perRequest = (s) => (s * 1e6) / (result.rps * seconds);
+      const userUs = perRequest(cpu.user - before.cpu.user);
+      const systemUs = perRequest(cpu.system - before.cpu.system);
+      return { ...result, majorCollections: majorCollections(metricsPort) - before.collections, gcUs: perRequest(gcSeconds(metricsPort) - before.gc), cpuUs: userUs + systemUs, userUs, systemUs };
     };
     // Warm-up: JIT, and each provider's prepared document.
     for (const request of requests) for (const catalog of catalogs) load(catalog, request, 2);
@@ -307,7 +311,7 @@ export async function benchHosters() {
         const order = catalogs.map((_, i) => catalogs[(i + round) % catalogs.length]);
         const byCatalog = new Map(order.map((catalog) => [catalog, load(catalog, request, SECONDS)]));
         const reference = byCatalog.get(catalogs[0]);
-        for (const [catalog, result] of byCatalog) runs.get(`${catalog.key}/${request.key}`).push({ ...result, ratio: result.rps / reference.rps, cpuRatio: result.cpuUs / reference.cpuUs });
+        for (const [catalog, result] of byCatalog) runs.get(`${catalog.key}/${request.key}`).push({ ...result, ratio: result.rps / reference.rps, cpuRatio: result.cpuUs / reference.cpuUs, userRatio: result.userUs / reference.userUs });
         process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${Math.round(r.rps)}/s ${c.key}`).join(', ')}\n`);
       }
     }
@@ -328,12 +332,34 @@ export async function benchHosters() {
         // CPU time of the service per request (all its threads): steadier than requests/s on a shared machine.
         cpuUsPerRequest: Math.round(median(r.map((x) => x.cpuUs)) * 10) / 10,
         cpuRatioToReference: round2(median(r.map((x) => x.cpuRatio))),
+        // The same time split: the service's own code and collector (user) and the kernel's socket work (system), and the collector alone.
+        userUs: Math.round(median(r.map((x) => x.userUs)) * 10) / 10,
+        userRatioToReference: round2(median(r.map((x) => x.userRatio))),
+        systemUs: Math.round(median(r.map((x) => x.systemUs)) * 10) / 10,
+        gcUs: Math.round(median(r.map((x) => x.gcUs)) * 10) / 10,
         errors: r.reduce((sum, x) => sum + x.errors, 0),
         // Over all of the row's runs, per 100,000 requests.
         majorGcPer100k: majorGcPer100k(r, SECONDS),
         rounds: r.map((x) => ({ rps: Math.round(x.rps), p99ms: round2(x.p99), cpuUs: Math.round(x.cpuUs * 10) / 10, ratio: round2(x.ratio) })),
       };
     }));
+    // What a Prometheus scrape and a readiness probe take (the event loop's time: both read every source's state), the median of 5.
+    const opsMs = new Map();
+    for (const [catalog, service] of services) {
+      const timed = async (port, path) => {
+        const t0 = performance.now();
+        const answer = await fetchOnce(port, { path, host: 'x' });
+        if (answer.status !== 200) throw new Error(`${catalog.name}: ${path}: ${answer.status}`);
+        return performance.now() - t0;
+      };
+      const scrapes = [];
+      const probes = [];
+      for (let i = 0; i < 5; i++) {
+        scrapes.push(await timed(service.metricsPort, '/metrics'));
+        probes.push(await timed(service.port, '/readyz'));
+      }
+      opsMs.set(catalog, { scrapeMs: Math.round(median(scrapes) * 10) / 10, readyzMs: Math.round(median(probes) * 10) / 10 });
+    }
     const catalogFigures = catalogs.map((catalog) => {
       const service = services.get(catalog);
       const afterLoad = { ...memory(service.child.pid), heapMiB: heapUsedMiB(service.metricsPort) };
@@ -349,6 +375,7 @@ export async function benchHosters() {
         heapAfterLoadMiB: Math.round(afterLoad.heapMiB),
         rssAfterLoadMiB: Math.round(afterLoad.rssMiB),
         peakAfterLoadMiB: Math.round(afterLoad.peakMiB),
+        ...opsMs.get(catalog),
       };
     });
     const result = {

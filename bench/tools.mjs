@@ -79,8 +79,20 @@ const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding:
 
 /** CPU time a process has used so far (user and system, all its threads), in seconds. */
 export function cpuSeconds(pid) {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+}
+
+/** A process's CPU time in user space (its code, V8, the collector) and in the kernel (sockets), in seconds. */
+export function cpuTimes(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
+/** Seconds spent in garbage collection so far (every kind), from prom-client's GC histogram. */
+export function gcSeconds(metricsPort) {
+  const text = execFileSync('curl', ['-sf', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
+  return text.split('\n').filter((l) => l.startsWith('mail_autoconfig_nodejs_gc_duration_seconds_sum{')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** Resident memory of a process now and at its peak (VmRSS, VmHWM), in MiB; NaN once it is gone. */
