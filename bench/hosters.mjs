@@ -3,11 +3,18 @@
 // (1,000,000) in total, once from domain files and once from PostgreSQL
 // (a domainsQuery per provider, against a real PostgreSQL the bench starts on
 // loopback), against a reference catalog of 10 providers measured in the
-// same run. In every catalog provider p0 also claims domains by MX pattern;
+// same run, and against a second reference of as many providers with ten
+// domains each (from files): the first ratio is what the whole catalog costs,
+// the second what the million domains cost apart from the providers. In
+// every catalog provider p0 also claims domains by MX pattern;
 // a dnsmasq the bench starts answers their MX questions (--dns-servers).
 //
-// Per catalog: start-up (spawn to /readyz listing every domain: the catalog's
-// count for files, the sources' counts for PostgreSQL; the median of STARTS),
+// Per catalog: INSTANCES (2) processes are loaded, each in every round (two
+// processes of the same code and flags differ by 10-20 % here, by what V8
+// decided during their start-up), and a row's figures are the medians over
+// all instances and rounds. Per catalog: start-up (spawn to /readyz listing
+// every domain: the catalog's count for files, the sources' counts for
+// PostgreSQL; the median of STARTS),
 // resident memory after start and after the load (VmRSS, VmHWM). Per catalog
 // and request: Thunderbird ?emailaddress for (1) a listed domain, a different
 // one of the catalog's domains each request, and (2) an MX-matched domain
@@ -23,8 +30,8 @@
 // run.mjs (ROUNDS, SECONDS, CONNECTIONS, CORE, LOAD_CORE, ONLY, a regular
 // expression on the rows' names; the reference is measured whenever a row of
 // its request is) and HOSTER_PROVIDERS, HOSTER_DOMAINS, MX_DOMAINS (1,000),
-// STARTS (3), HOSTERS_OUT (bench/results-hosters.json), SERVICE_NODE_FLAGS
-// (more Node flags for the instances, e.g. --cpu-prof). PostgreSQL and
+// STARTS (3), INSTANCES (2), HOSTERS_OUT (bench/results-hosters.json),
+// SERVICE_NODE_FLAGS (more Node flags for the instances, e.g. --cpu-prof). PostgreSQL and
 // dnsmasq run on LOAD_CORE. Heap used and full collections are read from
 // each instance's metrics port.
 import { execFile, spawn } from 'node:child_process';
@@ -45,12 +52,17 @@ const PROVIDERS = Number(env.HOSTER_PROVIDERS ?? 2000);
 const DOMAINS = Number(env.HOSTER_DOMAINS ?? 1_000_000);
 const MX_DOMAINS = Number(env.MX_DOMAINS ?? 1000);
 const STARTS = Number(env.STARTS ?? 3);
+/** Instances of each catalog kept for the load (the last starts): two processes of the same code differ by 10-20 % on this machine. */
+const INSTANCES = Math.min(Number(env.INSTANCES ?? 2), STARTS);
+const PROVIDER_REFERENCE_DOMAINS = 10 * PROVIDERS;
 const OUT = env.HOSTERS_OUT ?? join(root, 'bench', 'results-hosters.json');
 
 const count = (n) => n.toLocaleString('en');
 /** Domain k is kunde<k>.example, served by provider p<k mod providers>; MX-matched ones are m<j>.mx-kunden.example. */
 const CATALOGS = [
   { key: 'reference', name: '10 providers (reference)', providers: 10, domains: 2000, source: 'yaml' },
+  // The same number of providers with few domains: what the million domains cost, apart from what 2,000 providers cost.
+  { key: 'providers', name: `${count(PROVIDERS)} providers, ${count(PROVIDER_REFERENCE_DOMAINS)} domains from files (the providers' reference)`, providers: PROVIDERS, domains: PROVIDER_REFERENCE_DOMAINS, source: 'file' },
   { key: 'file', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from files`, providers: PROVIDERS, domains: DOMAINS, source: 'file' },
   { key: 'postgres', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from PostgreSQL`, providers: PROVIDERS, domains: DOMAINS, source: 'postgres' },
 ];
@@ -252,7 +264,8 @@ export async function benchHosters() {
   const rows = hosterRows();
   if (rows.length === 0) return undefined;
   const requests = REQUESTS.filter((r) => rows.some((row) => row.request === r));
-  const catalogs = CATALOGS.filter((c) => c.key === 'reference' || rows.some((row) => row.catalog === c));
+  const large = rows.some((row) => row.catalog.key === 'file' || row.catalog.key === 'postgres');
+  const catalogs = CATALOGS.filter((c) => c.key === 'reference' || (c.key === 'providers' && large) || rows.some((row) => row.catalog === c));
   const work = mkdtempSync(join(tmpdir(), 'bench-hosters-'));
   const stops = [];
   try {
@@ -271,28 +284,31 @@ export async function benchHosters() {
       writeCatalog(catalog.dir, catalog, database);
     }
 
-    // Start-up: STARTS starts of each catalog, interleaved; the last stays for the load.
+    // Start-up: STARTS starts of each catalog, interleaved; the last INSTANCES stay for the load.
     const services = new Map();
+    const instances = new Map(catalogs.map((catalog) => [catalog, []]));
     for (let start = 0; start < STARTS; start++) {
       for (const catalog of catalogs) {
         const service = await startService(catalog, dns.server);
         process.stderr.write(`start ${start + 1}/${STARTS} ${catalog.name}: ${Math.round(service.startupMs)} ms, ${Math.round(service.atStart.rssMiB)} MiB resident\n`);
         const starts = [...(services.get(catalog)?.starts ?? []), service];
-        if (start < STARTS - 1) await stopService(service, catalog.source === 'postgres' ? database : undefined);
-        services.set(catalog, { ...service, starts });
+        if (start < STARTS - INSTANCES) await stopService(service, catalog.source === 'postgres' ? database : undefined);
+        else instances.get(catalog).push(service);
+        services.set(catalog, { ...instances.get(catalog)[0] ?? service, starts });
       }
     }
+    const everyInstance = [...instances].flatMap(([catalog, list]) => list.map((service) => [catalog, service]));
 
     // Every answer is a 200 before the load; every MX answer is cached, then none is asked again.
-    for (const [catalog, { port }] of services) {
+    for (const [catalog, { port }] of everyInstance) {
       for (const domain of [`kunde0.example`, `kunde${catalog.domains - 1}.example`, ...Array.from({ length: MX_DOMAINS }, (_, j) => `m${j}.${MX_ZONE}`)]) {
         const answer = await fetchOnce(port, { path: thunderbirdPath(domain), host: HOST });
         if (answer.status !== 200) throw new Error(`${catalog.name}: ${domain}: ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`);
       }
     }
-    const load = (catalog, request, seconds) => {
-      const { port, metricsPort } = services.get(catalog);
-      const { pid } = services.get(catalog).child;
+    const load = (catalog, service, request, seconds) => {
+      const { port, metricsPort } = service;
+      const { pid } = service.child;
       const before = { collections: majorCollections(metricsPort), gc: gcSeconds(metricsPort), cpu: cpuTimes(pid) };
       const result = wrk({ port, path: '/', lua: luaFor(catalog, request), seconds, connections: CONNECTIONS, core: LOAD_CORE, work });
       const cpu = cpuTimes(pid);
@@ -302,23 +318,37 @@ export async function benchHosters() {
       return { ...result, majorCollections: majorCollections(metricsPort) - before.collections, gcUs: perRequest(gcSeconds(metricsPort) - before.gc), cpuUs: userUs + systemUs, userUs, systemUs };
     };
     // Warm-up: JIT, and each provider's prepared document.
-    for (const request of requests) for (const catalog of catalogs) load(catalog, request, 2);
+    for (const request of requests) for (const [catalog, service] of everyInstance) load(catalog, service, request, 2);
     const mxQueriesBefore = dns.queries();
 
     const runs = new Map(catalogs.flatMap((catalog) => requests.map((request) => [`${catalog.key}/${request.key}`, []])));
     for (let round = 0; round < ROUNDS; round++) {
       for (const request of requests) {
         const order = catalogs.map((_, i) => catalogs[(i + round) % catalogs.length]);
-        const byCatalog = new Map(order.map((catalog) => [catalog, load(catalog, request, SECONDS)]));
-        const reference = byCatalog.get(catalogs[0]);
-        for (const [catalog, result] of byCatalog) runs.get(`${catalog.key}/${request.key}`).push({ ...result, ratio: result.rps / reference.rps, cpuRatio: result.cpuUs / reference.cpuUs, userRatio: result.userUs / reference.userUs });
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${Math.round(r.rps)}/s ${c.key}`).join(', ')}\n`);
+        // Every instance of every catalog; the reference of the round is the median of its instances.
+        const byCatalog = new Map(order.map((catalog) => [catalog, instances.get(catalog).map((service) => load(catalog, service, request, SECONDS))]));
+        const middle = (results, key) => median(results.map((r) => r[key]));
+        const reference = Object.fromEntries(['rps', 'cpuUs', 'userUs'].map((key) => [key, middle(byCatalog.get(catalogs[0]), key)]));
+        const providersResults = [...byCatalog].find(([catalog]) => catalog.key === 'providers')?.[1];
+        const providersReference = providersResults && { rps: middle(providersResults, 'rps'), cpuUs: middle(providersResults, 'cpuUs') };
+        for (const [catalog, results] of byCatalog) {
+          for (const result of results) {
+            runs.get(`${catalog.key}/${request.key}`).push({
+              ...result,
+              ratio: result.rps / reference.rps,
+              cpuRatio: result.cpuUs / reference.cpuUs,
+              userRatio: result.userUs / reference.userUs,
+              ...(providersReference ? { providersRatio: result.rps / providersReference.rps, providersCpuRatio: result.cpuUs / providersReference.cpuUs } : {}),
+            });
+          }
+        }
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${r.map((x) => Math.round(x.rps)).join('/')}/s ${c.key}`).join(', ')}\n`);
       }
     }
     const mxQueriesDuringLoad = dns.queries() - mxQueriesBefore;
     // A reload during the load (the reload worker shares the service's core) would make the figures another measurement.
     const reloads = {};
-    for (const [catalog, { port }] of services) reloads[catalog.key] = JSON.parse((await fetchOnce(port, { path: '/readyz', host: 'x' })).body.toString('utf8')).reload.reloads - 1;
+    for (const [catalog, { port }] of everyInstance) reloads[catalog.key] = (reloads[catalog.key] ?? 0) + JSON.parse((await fetchOnce(port, { path: '/readyz', host: 'x' })).body.toString('utf8')).reload.reloads - 1;
 
     const round2 = (x) => Math.round(x * 100) / 100;
     const table = catalogs.flatMap((catalog) => requests.map((request) => {
@@ -335,11 +365,14 @@ export async function benchHosters() {
         // The same time split: the service's own code and collector (user) and the kernel's socket work (system), and the collector alone.
         userUs: Math.round(median(r.map((x) => x.userUs)) * 10) / 10,
         userRatioToReference: round2(median(r.map((x) => x.userRatio))),
+        // Against the same providers with few domains: what the number of domains costs.
+        ...(r[0].providersRatio !== undefined ? { ratioToProviders: round2(median(r.map((x) => x.providersRatio))), cpuRatioToProviders: round2(median(r.map((x) => x.providersCpuRatio))) } : {}),
         systemUs: Math.round(median(r.map((x) => x.systemUs)) * 10) / 10,
         gcUs: Math.round(median(r.map((x) => x.gcUs)) * 10) / 10,
         errors: r.reduce((sum, x) => sum + x.errors, 0),
         // Over all of the row's runs, per 100,000 requests.
         majorGcPer100k: majorGcPer100k(r, SECONDS),
+        // Each instance's run of each round, instance by instance within a round.
         rounds: r.map((x) => ({ rps: Math.round(x.rps), p99ms: round2(x.p99), cpuUs: Math.round(x.cpuUs * 10) / 10, ratio: round2(x.ratio) })),
       };
     }));
@@ -381,6 +414,7 @@ export async function benchHosters() {
     const result = {
       ...runSettings(),
       starts: STARTS,
+      instances: INSTANCES,
       serviceNodeFlags: env.SERVICE_NODE_FLAGS ?? '',
       mxDomains: MX_DOMAINS,
       mxQueriesDuringLoad,

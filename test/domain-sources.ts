@@ -4,6 +4,7 @@
  * through a few shared connections rather than one per provider, and a
  * provider that leaves the catalog takes its list and nothing else.
  */
+import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { buildCatalog } from '../src/catalog/catalog.js';
 import { DomainSources, SHARED_POOL_SIZE } from '../src/sources/domain-sources.js';
@@ -72,6 +73,31 @@ outgoing:
     // The server notices a client's goodbye a moment later.
     for (let i = 0; i < 50 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     t.equal(await connections(), 0, 'closed: no connection left');
+  });
+
+  t.test(`${PROVIDERS} providers of a database that does not answer: the start waits about one timeout, not one per provider`, async (t) => {
+    // Accepts connections and says nothing: each first read waits out its timeout.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as { port: number }).port;
+    const catalog = buildCatalog(Array.from({ length: PROVIDERS }, (_, i) => ({
+      file: `/providers/brand${i}.yaml`,
+      text: providerYaml(i).replace(`127.0.0.1:${db.port}`, `127.0.0.1:${port}`).replace('  query:', '  timeoutSeconds: 1\n  query:'),
+    })));
+    t.equal(catalog.problems.length, 0, catalog.problems.map((p) => p.message).join('; '));
+    const sources = new DomainSources({ BRANDS_DB_PASSWORD: ROLE_PASSWORD });
+    t.teardown(() => sources.close());
+    const started = performance.now();
+    await sources.sync(catalog);
+    const seconds = (performance.now() - started) / 1000;
+    // Read SHARED_POOL_SIZE at a time, one after another, it would take PROVIDERS / SHARED_POOL_SIZE timeouts (15 s; measured).
+    t.ok(seconds < 6, `every first read settled after ${seconds.toFixed(1)} s`);
+    t.ok(sources.readiness().every((s) => !s.ok), 'every source is reported down');
   });
 
   t.test(`${PROVIDERS} providers LISTENing on one database: one LISTEN connection for all their channels`, async (t) => {
