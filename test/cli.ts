@@ -289,6 +289,7 @@ t.test('check --hoster: what dns --hoster prints, published, passes; a wrong cus
   t.equal(once.code, 0, once.stdout);
   t.match(once.stdout, /^pass  DNS autoconfig\.hoster\.example\s+127\.0\.0\.1$/m);
   t.match(once.stdout, /^pass  Thunderbird autodiscover\.hoster\.example \(any address\)\s+2 servers, first imap sslmailpool\.hoster\.example:993 TLS$/m);
+  t.match(once.stdout, /^pass  Thunderbird for Android autoconfig\.hoster\.example \(no address\)\s+2 servers, first imap sslmailpool\.hoster\.example:993 TLS$/m, "Android's MX step, without an address");
   t.match(once.stdout, /^pass  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+asks autoconfig\.mx\.hoster\.example, then autoconfig\.hoster\.example: autoconfig\.hoster\.example answers$/m);
   t.match(once.stdout, /^warn  certificates\s+not checked: --url is http/m);
 
@@ -330,7 +331,12 @@ t.test('check --hoster: what dns --hoster prints, published, passes; a wrong cus
   const stale = await cli('check', '--hoster', 'hoster', '--providers', hosterFolder('autoconfig.hoster.example', 'imap.old-cluster.hoster.example'), '--url', url, '--dns', dns.server);
   t.equal(stale.code, 1);
   t.match(stale.stdout, /^FAIL  Thunderbird autoconfig\.hoster\.example \(any address\)\s+another provider's settings \(first imap sslmailpool\.hoster\.example:993 TLS; provider hoster has imap\.old-cluster\.hoster\.example\)$/m);
+  t.match(stale.stdout, /^FAIL  Thunderbird for Android autoconfig\.hoster\.example \(no address\)\s+another provider's settings \(first imap sslmailpool\.hoster\.example:993 TLS; provider hoster has imap\.old-cluster\.hoster\.example\)$/m);
   t.match(stale.stdout, /^FAIL  Thunderbird MX step, MX <name>\.mx\.hoster\.example\s+.*: autoconfig\.hoster\.example is a service host but does not answer as it should \(above\)$/m);
+
+  // Servers named after the customer's domain: Android's MX step, which sends no address, cannot be answered.
+  const perDomain = await cli('check', '--hoster', 'hoster', '--providers', hosterFolder('autoconfig.hoster.example', 'imap.%EMAILDOMAIN%'), '--url', url, '--dns', dns.server);
+  t.match(perDomain.stdout, /^warn  Thunderbird for Android autoconfig\.hoster\.example \(no address\)\s+not answered: the servers of provider hoster name the customer's domain/m);
 
   // Over https the certificate of each service host is checked: Thunderbird's MX step asks over https only.
   const { makePki } = await import('./helpers/pki.js');

@@ -64,7 +64,7 @@ export function findProvider(context: ServerContext, domain: string, host: strin
  * nothing says which customer domain is meant; such a document is right
  * for every one of them, and Android fills the user-name templates itself.
  */
-function sameForEveryDomain(provider: Provider): boolean {
+export function sameForEveryDomain(provider: Provider): boolean {
   return ![...provider.incoming, ...provider.outgoing].some((s) => s.host.includes('%EMAILDOMAIN%'));
 }
 

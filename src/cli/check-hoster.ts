@@ -5,7 +5,9 @@
  *
  * - each service host resolves, and the deployment answers on it for any
  *   address with this provider's settings (over https the certificate for
- *   that name is checked too: Thunderbird's MX step asks over https only);
+ *   that name is checked too: Thunderbird's MX step asks over https only),
+ *   and without an address, as Thunderbird for Android's MX step asks, when
+ *   the provider's servers are the same for every customer domain;
  * - for each MX pattern, one of the names Thunderbird's MX step asks
  *   (mx-step.ts) is such a working service host;
  * - a customer domain's MX host belongs to this provider, autoconfig. and
@@ -18,6 +20,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import type { Catalog } from '../catalog/catalog.js';
+import { sameForEveryDomain } from '../answers/lookup.js';
 import type { Provider } from '../catalog/model.js';
 import { fillDomain } from '../mailbox.js';
 import { matchMx, MxResolver } from '../sources/mx.js';
@@ -60,6 +63,14 @@ export async function checkHoster(base: string, catalog: Catalog, provider: Prov
     add(`Thunderbird ${host} (any address)`, answer.ok, answer.detail);
     if (!answer.ok) broken.set(host, broken.get(host) ?? 'does not answer as it should');
     else if (!('code' in found)) working.set(host, found.addresses);
+    // Thunderbird for Android's MX step asks the same URL without an address (research/thunderbird.md §2.2).
+    const android = `Thunderbird for Android ${host} (no address)`;
+    if (sameForEveryDomain(provider)) {
+      const bare = await answersFor(get, provider, host, undefined, PROBE_DOMAIN);
+      add(android, bare.ok, bare.detail);
+    } else {
+      add(android, true, `not answered: the servers of provider ${provider.id} name the customer's domain (%EMAILDOMAIN%) and Android sends no address; its users need autoconfig.<domain>`, true);
+    }
   }
 
   // Thunderbird's MX step must reach one of them for a customer found by MX.
@@ -165,9 +176,9 @@ async function pointsAtService(resolver: Resolver, name: string, provider: Provi
   add(check, same !== undefined, same ? `${found.addresses.join(', ')}, the addresses of ${same[0]} (a CNAME to it would follow a move)` : `${found.addresses.join(', ')}: not the addresses of a service host of provider ${provider.id}`);
 }
 
-/** A Thunderbird answer on `host` for `address`: this provider's servers, or what is wrong. */
-async function answersFor(get: DeploymentGet, provider: Provider, host: string, address: string, domain: string): Promise<{ ok: boolean; detail: string }> {
-  const response = await get(`/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}`, host);
+/** A Thunderbird answer on `host` for `address` (or for none): this provider's servers, or what is wrong. */
+async function answersFor(get: DeploymentGet, provider: Provider, host: string, address: string | undefined, domain: string): Promise<{ ok: boolean; detail: string }> {
+  const response = await get(`/mail/config-v1.1.xml${address === undefined ? '' : `?emailaddress=${encodeURIComponent(address)}`}`, host);
   const problem = statusProblem(response, XML_TYPE);
   if (problem !== undefined) return { ok: false, detail: problem };
   const read = thunderbirdServers(response.text);
