@@ -143,7 +143,7 @@ async function hostileFiles() {
 // than the script (at 250 per 100 ms, a run where the load left the service
 // accepting slowly peaked at 1,841 descriptors and still held 28 extra
 // 20 s after the last one opened). Its descriptors must be back at the baseline within the
-// handshake timeout after the last one opened.
+// handshake timeout (and 5 s) after the last one reached it.
 const STALLED = 5000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 async function stalledHandshakes() {
@@ -161,12 +161,21 @@ async function stalledHandshakes() {
   }
   const opened = performance.now();
   let peak = descriptors();
+  // The service's handshake timeout runs from its accept, and connections the kernel queued
+  // (SYN-ACK retries after an accept queue overflowed) reach it seconds after they opened
+  // here: the count is judged from the last time it rose, the service's last accept.
+  let previous = peak;
+  let lastRise = opened;
   let backAfterMs = null;
-  while (performance.now() - opened < HANDSHAKE_TIMEOUT_MS + 10_000) {
+  let afterLastRiseMs = null;
+  while (performance.now() - lastRise < HANDSHAKE_TIMEOUT_MS + 10_000 && performance.now() - opened < 60_000) {
     const now = descriptors();
     peak = Math.max(peak, now);
+    if (now > previous) lastRise = performance.now();
+    previous = now;
     if (now <= baseline + 5) {
       backAfterMs = Math.round(performance.now() - opened);
+      afterLastRiseMs = Math.round(performance.now() - lastRise);
       break;
     }
     await sleep(250);
@@ -174,7 +183,7 @@ async function stalledHandshakes() {
   const end = descriptors();
   const closedByService = sockets.filter((s) => s.destroyed || s.readyState === 'closed').length;
   for (const socket of sockets) socket.destroy();
-  return { stalled: STALLED, baseline, peak, end, backAfterMs, closedByService };
+  return { stalled: STALLED, baseline, peak, end, backAfterMs, afterLastRiseMs, closedByService };
 }
 
 // Standard output not read for 10 s: the answers go on, lines are dropped and counted.
@@ -288,10 +297,10 @@ const r = summary.millionDomainReload;
 console.log(`  reload of ${r.domains} domains: served after ${r.servedAfterMs} ms; longest event-loop stall of the service meanwhile ${r.eventLoopStallMs} ms (target < 50 ms: ${r.eventLoopStallMs < 50 ? 'met' : 'NOT met'}, ${r.baselineDelayMs} ms in the 1.5 s before); slowest of ${r.probes} probe answers ${r.slowestAnswerMs} ms (${r.baselineSlowestMs} ms before), ${r.failed} failed`);
 console.log(`  50 MB file and alias bomb dropped in: last good catalog answered ${summary.hostileFiles.lastGoodStatus}; files with problems: ${summary.hostileFiles.skippedFiles?.join(', ')}`);
 const h = summary.stalledHandshakes;
-console.log(`  ${h.stalled} stalled TLS handshakes: service descriptors ${h.baseline} before, at most ${h.peak}, ${h.end} ${h.backAfterMs} ms after the last one opened (handshake timeout ${HANDSHAKE_TIMEOUT_MS} ms); ${h.closedByService} closed by the service`);
+console.log(`  ${h.stalled} stalled TLS handshakes: service descriptors ${h.baseline} before, at most ${h.peak}, ${h.end} ${h.backAfterMs} ms after the last one opened and ${h.afterLastRiseMs} ms after the service's count last rose (handshake timeout ${HANDSHAKE_TIMEOUT_MS} ms); ${h.closedByService} closed by the service`);
 console.log(`  standard output not read for 10 s: ${droppedLogLines} log lines dropped and reported`);
 console.log(JSON.stringify(summary));
-const faultsOk = r.servedAfterMs !== null && r.failed === 0 && summary.hostileFiles.lastGoodStatus === 200 && h.backAfterMs !== null && h.backAfterMs <= HANDSHAKE_TIMEOUT_MS + 5000 && droppedLogLines > 0;
+const faultsOk = r.servedAfterMs !== null && r.failed === 0 && summary.hostileFiles.lastGoodStatus === 200 && h.afterLastRiseMs !== null && h.afterLastRiseMs <= HANDSHAKE_TIMEOUT_MS + 5000 && droppedLogLines > 0;
 const ok = faultsOk && summary.non2xx === 0 && summary.errors === 0 && summary.timeouts === 0 && growth < 0.1 && exitCode === 0 && shutdownFailures.length === 0 && stopped.received === stopped.answered && /second/.test(String(summary.signingSubjectAfterRotation));
 if (!ok) console.error(lines.slice(-8).join("\n"));
 process.exit(ok ? 0 : 1);
