@@ -32,6 +32,11 @@ export interface Exchange {
 
 export type Query = Readonly<Record<string, string | string[] | undefined>>;
 
+/** A host as a client sends it (Exchange.host: `name:port`, `[v6]:port`), without the port. */
+export function hostWithoutPort(host: string): string {
+  return host.replace(/:\d*$/, '');
+}
+
 /** What a request served, for the one log line per request (never the address). */
 export interface Served {
   format: 'thunderbird' | 'outlook' | 'outlook-json' | 'apple' | 'guide' | 'pacc' | 'dav' | 'ops';

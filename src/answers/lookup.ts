@@ -9,7 +9,7 @@ import { message } from '../messages.js';
 import { matchMx } from '../sources/mx.js';
 import type { ServerContext } from './context.js';
 import { withLoginName } from './login-names.js';
-import { queryParameter, Refusal, type Exchange } from './exchange.js';
+import { hostWithoutPort, queryParameter, Refusal, type Exchange } from './exchange.js';
 
 export interface Lookup {
   readonly provider: Provider;
@@ -44,7 +44,7 @@ export function findProvider(context: ServerContext, domain: string, host: strin
   const catalog = context.catalog();
   const listed = catalog.byDomain(domain) ?? context.domainSources?.byDomain(domain, catalog);
   if (listed !== undefined) return found(listed, domain, mailbox);
-  const service = host === undefined ? undefined : catalog.byServiceHost(host.replace(/:\d*$/, '').toLowerCase());
+  const service = host === undefined ? undefined : catalog.byServiceHost(hostWithoutPort(host).toLowerCase());
   if (service !== undefined && (mailbox !== undefined || sameForEveryDomain(service))) return found(service, domain, mailbox);
   const notServed = new Refusal(404, `no mail provider is configured here for ${domain}`, undefined, domain);
   if (context.mx === undefined || catalog.mxIndex.size === 0) return notServed;
@@ -88,7 +88,7 @@ const SERVICE_PREFIXES = ['autoconfig.', 'autodiscover.', 'ua-auto-config.'];
 export function domainFromHost(hostHeader: string | undefined): string | Refusal {
   if (!hostHeader) return new Refusal(400, 'the request has no Host header and no e-mail address');
   if (hostHeader.startsWith('[')) return new Refusal(400, 'the Host header is an IP address; add ?emailaddress= to the URL');
-  const host = hostHeader.replace(/:\d*$/, '');
+  const host = hostWithoutPort(hostHeader);
   const domain = normalizeDomain(host);
   if (domain === null) return new Refusal(400, 'the Host header is not a domain name; add ?emailaddress= to the URL');
   for (const prefix of SERVICE_PREFIXES) {

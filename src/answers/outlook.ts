@@ -18,7 +18,7 @@ import {
 } from '../formats/outlook.js';
 import { capabilities, loginNameInWords } from '../clients/capabilities.js';
 import type { ServerContext } from './context.js';
-import { JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
+import { hostWithoutPort, JSON_TYPE, queryParameter, Refusal, type Answer, type Exchange } from './exchange.js';
 import { preferredLanguage } from './language.js';
 import { domainFromHost, findProvider, lookupMailbox, lookupRequest, mailboxFrom, settle, type Lookup } from './lookup.js';
 import { forThunderbird } from './login-names.js';
@@ -131,7 +131,7 @@ export function outlookJson(context: ServerContext, exchange: Exchange, address:
 /** The https base URL clients should use: configured, or this request's host. */
 function publicBase(context: ServerContext, exchange: Exchange): string | Refusal {
   if (context.publicBaseUrl) return context.publicBaseUrl;
-  const host = exchange.host?.replace(/:\d*$/, '');
+  const host = exchange.host === undefined ? undefined : hostWithoutPort(exchange.host);
   const domain = domainFromHost(host);
   if (domain instanceof Refusal || !host) return new Refusal(400, 'the Host header is not a domain name');
   return `https://${host.toLowerCase()}`;

@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import type { Served } from '../answers/exchange.js';
+import { hostWithoutPort, type Served } from '../answers/exchange.js';
 import type { RequestMetrics } from '../answers/context.js';
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
@@ -64,7 +64,7 @@ function plainStream(log: FastifyBaseLogger): LineStream | undefined {
  */
 export function loggedHost(host: string | undefined): string | null {
   if (host === undefined || host === '') return null;
-  const name = host.replace(/:\d*$/, '').toLowerCase();
+  const name = hostWithoutPort(host).toLowerCase();
   return /^(?:[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?|\[[0-9a-f:.]{2,45}\])$/.test(name) && name.length <= 254 ? name : '<invalid>';
 }
 

@@ -18,7 +18,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import proxyAddr from 'proxy-addr';
 import type { RequestMetrics } from '../answers/context.js';
-import { lineAnswer, PLAIN_TEXT, type Answer, type Exchange, type Query, type Respond } from '../answers/exchange.js';
+import { hostWithoutPort, lineAnswer, PLAIN_TEXT, type Answer, type Exchange, type Query, type Respond } from '../answers/exchange.js';
 import { normalizeDomain } from '../mailbox.js';
 import { logRequest, wantsHsts } from './observe.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -180,9 +180,6 @@ function lastEntry(value: string | string[]): string {
   return (comma < 0 ? text : text.slice(comma + 1)).trim();
 }
 
-function hostWithoutPort(host: string): string {
-  return host.replace(/:\d*$/, '');
-}
 
 /**
  * The path and query of a request target: an absolute-form target
