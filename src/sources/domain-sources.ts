@@ -10,7 +10,6 @@
  */
 import type { Catalog } from '../catalog/catalog.js';
 import type { DomainsQuery, Provider } from '../catalog/model.js';
-import { normalizeDomain } from '../mailbox.js';
 import { DomainOwners } from './domain-owners.js';
 import type pg from 'pg';
 import { DatabaseListener, domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
@@ -90,9 +89,9 @@ export class DomainSources {
       const entry: Entry = { key: keyOf(query), source, poolKey };
       // Registered now, empty: of several sources listing a domain, the one started first keeps it.
       this.owners.set(id, []);
-      // The source normalises its rows; a closed source's late read changes nothing.
+      // The source's list is normalised already (DomainCollector); a closed source's late read changes nothing.
       source.onChange((domains) => {
-        if (this.entries.get(id) === entry) this.owners.set(id, domains.map((d) => normalizeDomain(d) ?? d));
+        if (this.entries.get(id) === entry) this.owners.set(id, domains);
       });
       this.entries.set(id, entry);
       starting.push(source.start());
