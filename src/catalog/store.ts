@@ -153,10 +153,31 @@ function served(compiled: Compiled, packed: PackedDomains, at: Date): Catalog & 
   return Object.assign(new Catalog(providers, compiled.problems, compiled.rejectedFiles, at, packed), { staleFiles: compiled.staleFiles });
 }
 
-/** A provider of the packed index: its domains are read from the index when asked for (nothing on a request's way asks). */
+/** Where a provider of the packed index finds its domains: the index, its number there, and the list once read. */
+const PACKED = Symbol('packed domains');
+interface PackedOwner {
+  readonly packed: PackedDomains;
+  readonly owner: number;
+  list?: string[];
+}
+
+/**
+ * A provider of the packed index: its domains are read from the index when
+ * asked for (nothing on a request's way asks). One getter shared by every
+ * provider, defined on a copy without `domains`: redefining a data
+ * property as an accessor, or a closure per provider, puts each object in
+ * V8's dictionary mode, and every property read on a request's way became
+ * a hash lookup in a table of its own (docs/performance.md).
+ */
 function withPackedDomains(provider: Provider, packed: PackedDomains, owner: number): Provider {
-  let domains: string[] | undefined;
-  return Object.defineProperty({ ...provider }, 'domains', { get: () => (domains ??= domainsOf(packed, owner)), enumerable: true });
+  const { domains: _listed, ...rest } = provider;
+  const copy = { ...rest, [PACKED]: { packed, owner } satisfies PackedOwner };
+  return Object.defineProperty(copy, 'domains', { get: packedDomains, enumerable: true }) as unknown as Provider;
+}
+
+function packedDomains(this: { [PACKED]: PackedOwner }): string[] {
+  const at = this[PACKED];
+  return (at.list ??= domainsOf(at.packed, at.owner));
 }
 
 interface WorkerAnswer {
