@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { DomainOwners } from '../src/sources/domain-owners.js';
+import { PackedList } from '../src/sources/packed-list.js';
 
 t.test('a domain belongs to the earliest registered list naming it; the next takes over when it drops it', async (t) => {
   const owners = new DomainOwners<string>();
@@ -36,39 +37,49 @@ t.test('a domain belongs to the earliest registered list naming it; the next tak
   t.equal(owners.get('x.example'), undefined);
 });
 
-t.test('the same answers as a scan of the lists in order, through any sequence of changes', async (t) => {
-  const domain = fc.integer({ min: 0, max: 11 }).map((i) => `d${i}.example`);
-  const owner = fc.constantFrom('p0', 'p1', 'p2', 'p3');
-  const operation = fc.oneof(
-    fc.record({ kind: fc.constant('set' as const), owner, domains: fc.array(domain, { maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('delete' as const), owner }),
-  );
-  fc.assert(
-    fc.property(fc.array(operation, { maxLength: 40 }), (operations) => {
-      const owners = new DomainOwners<string>();
-      // The model: the lists in registration order.
-      let lists: { owner: string; domains: Set<string> }[] = [];
-      for (const op of operations) {
-        if (op.kind === 'delete') {
-          owners.delete(op.owner);
-          lists = lists.filter((l) => l.owner !== op.owner);
-        } else {
-          owners.set(op.owner, op.domains);
-          const list = lists.find((l) => l.owner === op.owner);
-          if (list) list.domains = new Set(op.domains);
-          else lists.push({ owner: op.owner, domains: new Set(op.domains) });
+/**
+ * Three pairs of names with the same 32-bit hash (FNV-1a, found by search):
+ * the index must tell them apart by their records, also when one of a pair
+ * is shared by several lists.
+ */
+const COLLIDING = ['c693596.example', 'c1170850.example', 'c693597.example', 'c1170851.example', 'c693594.example', 'c1170852.example'];
+
+for (const { name, names, maxLength, runs } of [
+  { name: '12 names, lists of up to 8', names: Array.from({ length: 12 }, (_, i) => `d${i}.example`), maxLength: 8, runs: 2000 },
+  { name: '200 names and three pairs of the same hash, lists of up to 120 (the table grows, shrinks and rehashes)', names: [...COLLIDING, ...Array.from({ length: 194 }, (_, i) => `d${i}.example`)], maxLength: 120, runs: 300 },
+]) {
+  t.test(`the same answers as a scan of the lists in order, through any sequence of changes: ${name}`, async (t) => {
+    const domain = fc.constantFrom(...names);
+    const owner = fc.constantFrom('p0', 'p1', 'p2', 'p3');
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), owner, domains: fc.array(domain, { maxLength }), packed: fc.boolean() }),
+      fc.record({ kind: fc.constant('delete' as const), owner }),
+    );
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 40 }), (operations) => {
+        const owners = new DomainOwners<string>();
+        // The model: the lists in registration order.
+        let lists: { owner: string; domains: Set<string> }[] = [];
+        for (const op of operations) {
+          if (op.kind === 'delete') {
+            owners.delete(op.owner);
+            lists = lists.filter((l) => l.owner !== op.owner);
+          } else {
+            owners.set(op.owner, op.packed ? PackedList.of(op.domains) : op.domains);
+            const list = lists.find((l) => l.owner === op.owner);
+            if (list) list.domains = new Set(op.domains);
+            else lists.push({ owner: op.owner, domains: new Set(op.domains) });
+          }
+          for (const name of names) if (owners.get(name) !== lists.find((l) => l.domains.has(name))?.owner) return false;
+          if (owners.size !== new Set(lists.flatMap((l) => [...l.domains])).size) return false;
         }
-        for (let i = 0; i < 12; i++) {
-          const name = `d${i}.example`;
-          if (owners.get(name) !== lists.find((l) => l.domains.has(name))?.owner) return false;
-        }
-      }
-      return true;
-    }),
-    { numRuns: 2000 },
-  );
-  t.pass('2,000 random sequences agree with the scan');
-});
+        return true;
+      }),
+      { numRuns: runs },
+    );
+    t.pass(`${runs} random sequences agree with the scan`);
+  });
+}
 
 t.test('2,000 lists of 500 domains: every domain found, by its own list', async (t) => {
   const owners = new DomainOwners<number>();

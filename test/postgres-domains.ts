@@ -66,7 +66,7 @@ if (missing !== undefined) {
   t.test('the first read: domains normalised, invalid rows reported by row number', async (t) => {
     const domains = source(t);
     const changes: (readonly string[])[] = [];
-    domains.onChange((list) => changes.push(list));
+    domains.onChange((list) => changes.push(list.toArray()));
     await domains.start();
     t.same(domains.domains, ['kunde1.example', 'kunde2.example', 'xn--bcher-kva.example']);
     t.same(changes, [['kunde1.example', 'kunde2.example', 'xn--bcher-kva.example']], 'onChange told once');

@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { DomainCollector, MAX_REPORTED_PROBLEMS } from '../catalog/domain-list.js';
+import { PackedList } from './packed-list.js';
 import type { PasswordSource } from '../catalog/model.js';
 
 export interface DomainSourceLog {
@@ -95,7 +96,8 @@ export interface PostgresDomainState {
   readonly connection: string;
 }
 
-export type DomainListener = (domains: readonly string[]) => void;
+/** The new list, packed (its domains one after another, off the heap; see packed-list.ts). */
+export type DomainListener = (domains: PackedList) => void;
 
 /** Where the model says the password is → a function reading it when a connection needs it. */
 export function passwordFrom(source: PasswordSource | undefined, env: Readonly<Record<string, string | undefined>>): (() => Promise<string>) | undefined {
@@ -149,7 +151,8 @@ export class PostgresDomainSource {
   private readonly ownPool: boolean;
   private readonly listeners = new Set<DomainListener>();
   private readonly backoff: { readonly first: number; readonly max: number };
-  private current: readonly string[] = [];
+  /** The last good list, packed: a hoster's million domains as strings would stay on the serving heap. */
+  private current = PackedList.empty;
   private status: Omit<PostgresDomainState, 'listening' | 'connection'> = { ok: false, rowCount: 0, domainCount: 0, problems: [] };
   private listening = false;
   private running: Promise<void> | undefined;
@@ -183,12 +186,12 @@ export class PostgresDomainSource {
     }
   }
 
-  /** The last good list (empty until the first good read). */
+  /** The last good list (empty until the first good read), as strings made now. */
   get domains(): readonly string[] {
-    return this.current;
+    return this.current.toArray();
   }
 
-  /** Called with the new list whenever a read finds a different one. Returns the unsubscribe. */
+  /** Called with the new list whenever a read finds other rows, or the same in another order (a diff then finds no change). Returns the unsubscribe. */
   onChange(listener: DomainListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -278,16 +281,18 @@ export class PostgresDomainSource {
     if (recovered) this.options.log?.info(`${this.options.name}: read ${domains.length} domain(s) again after a failure`);
     // Each refresh finds the same bad rows again; say so when they change, not every time.
     if (problems.length > 0 && !sameProblems) this.options.log?.warn(`${problems.length} row(s) not kept; the first: ${problems[0]}`);
-    const changed = !sameMembers(this.current, domains);
-    this.current = domains;
-    if (changed) for (const listener of this.listeners) listener(domains);
+    // The same rows in the same order is no change; in another order the listener's diff finds none.
+    const list = PackedList.of(domains);
+    if (list.equals(this.current)) return;
+    this.current = list;
+    for (const listener of this.listeners) listener(list);
   }
 
   private failed(reason: string): void {
     this.failures++;
     const { lastSuccessAt, rowCount, domainCount, problems } = this.status;
     this.status = { ok: false, lastError: reason, lastErrorAt: new Date(), ...(lastSuccessAt ? { lastSuccessAt } : {}), rowCount, domainCount, problems };
-    this.options.log?.warn(`${this.options.name}: ${reason}; keeping the last good list of ${this.current.length} domain(s)`);
+    this.options.log?.warn(`${this.options.name}: ${reason}; keeping the last good list of ${this.current.count} domain(s)`);
   }
 }
 
@@ -412,8 +417,3 @@ export function describePostgresError(error: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
-function sameMembers(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const set = new Set(a);
-  return b.every((domain) => set.has(domain));
-}
