@@ -27,8 +27,8 @@ export interface PackedDomains {
 
 const HEADER = 5;
 
-/** FNV-1a over the characters (the domains are ASCII). */
-function hash(text: string): number {
+/** FNV-1a over the characters (the domains are ASCII): the hash of every domain index. */
+export function domainHash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
@@ -60,7 +60,7 @@ export function packDomains(providers: readonly Provider[]): PackedDomains {
       records[at + 3] = (owner >>> 16) & 0xff;
       records[at + 4] = owner >>> 24;
       for (let j = 0; j < domain.length; j++) records[at + HEADER + j] = domain.charCodeAt(j);
-      const h = hash(domain);
+      const h = domainHash(domain);
       let slot = h & mask;
       while (table[slot * 2 + 1] !== 0) slot = (slot + 1) & mask;
       table[slot * 2] = h;
@@ -75,7 +75,7 @@ export function packDomains(providers: readonly Provider[]): PackedDomains {
 export function lookupPacked(index: PackedDomains, domain: string): number {
   const { records, table } = index;
   const mask = (table.length >>> 1) - 1;
-  const h = hash(domain);
+  const h = domainHash(domain);
   for (let slot = h & mask; ; slot = (slot + 1) & mask) {
     const place = table[slot * 2 + 1]!;
     if (place === 0) return -1;

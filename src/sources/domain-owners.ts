@@ -16,6 +16,7 @@
  * list (a configuration mistake, and rare) has a slot that points to its
  * entry among the shared ones, with the name and the lists in order.
  */
+import { domainHash } from '../catalog/packed-index.js';
 import { PackedList } from './packed-list.js';
 
 interface Lister<T> {
@@ -61,7 +62,7 @@ export class DomainOwners<T> {
 
   /** The owner whose list names `domain`, the earliest registered of several. */
   get(domain: string): T | undefined {
-    const slot = this.find(domain, hash(domain));
+    const slot = this.find(domain, domainHash(domain));
     if (slot < 0) return undefined;
     const held = this.table[slot * WORDS + 1]!;
     return held === SHARED ? this.shared[this.table[slot * WORDS + 2]!]!.listers[0]!.owner : this.byId[(held & ~MOVED) - FIRST_LISTER]!.owner;
@@ -88,7 +89,7 @@ export class DomainOwners<T> {
     // 1. Every domain of the new list: its slot now points into the new list (MOVED says so while old and new coexist).
     this.changing = { lister, next };
     next.forEach((domain, offset) => {
-      const h = hash(domain);
+      const h = domainHash(domain);
       const slot = this.find(domain, h);
       if (slot < 0) return void this.insert(h, moved, offset);
       const at = slot * WORDS;
@@ -108,7 +109,7 @@ export class DomainOwners<T> {
     });
     // 2. What the old list named and the new one does not: slots still pointing into the old list, shared entries not met above.
     lister.list.forEach((domain) => {
-      const slot = this.find(domain, hash(domain));
+      const slot = this.find(domain, domainHash(domain));
       if (slot < 0) return;
       const at = slot * WORDS;
       const held = this.table[at + 1]!;
@@ -117,7 +118,7 @@ export class DomainOwners<T> {
     // 3. Only the new list is left.
     lister.list = next;
     next.forEach((domain) => {
-      const slot = this.find(domain, hash(domain));
+      const slot = this.find(domain, domainHash(domain));
       if (slot >= 0 && this.table[slot * WORDS + 1] === moved) this.table[slot * WORDS + 1] = mine;
     });
     this.changing = undefined;
@@ -129,7 +130,7 @@ export class DomainOwners<T> {
     const lister = this.listers.get(owner);
     if (lister === undefined) return;
     lister.list.forEach((domain) => {
-      const slot = this.find(domain, hash(domain));
+      const slot = this.find(domain, domainHash(domain));
       if (slot >= 0) this.drop(slot, lister);
     });
     this.listers.delete(owner);
@@ -225,12 +226,6 @@ export class DomainOwners<T> {
   }
 }
 
-/** FNV-1a over the characters (the domains are ASCII). */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 function insertByRank<T>(listers: Lister<T>[], lister: Lister<T>): void {
   const at = listers.findIndex((other) => other.rank > lister.rank);
