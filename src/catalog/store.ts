@@ -163,15 +163,20 @@ interface PackedOwner {
 
 /**
  * A provider of the packed index: its domains are read from the index when
- * asked for (nothing on a request's way asks). One getter shared by every
- * provider, defined on a copy without `domains`: redefining a data
- * property as an accessor, or a closure per provider, puts each object in
- * V8's dictionary mode, and every property read on a request's way became
- * a hash lookup in a table of its own (docs/performance.md).
+ * asked for (nothing on a request's way asks). Every provider of a catalog
+ * must keep one hidden class in V8, or each property read on a request's
+ * way becomes a megamorphic miss (docs/performance.md): one getter shared by
+ * every provider, defined as a new property on a copy without `domains`
+ * (redefining a data property as an accessor, or a closure per provider,
+ * put each object in dictionary mode), and the copy made by Object.assign
+ * onto an empty object, whose properties follow the shared transitions
+ * (an object spread followed by a new property made a new hidden class for
+ * every provider on Node 20).
  */
 function withPackedDomains(provider: Provider, packed: PackedDomains, owner: number): Provider {
   const { domains: _listed, ...rest } = provider;
-  const copy = { ...rest, [PACKED]: { packed, owner } satisfies PackedOwner };
+  const copy: Record<string | symbol, unknown> = Object.assign({}, rest);
+  copy[PACKED] = { packed, owner } satisfies PackedOwner;
   return Object.defineProperty(copy, 'domains', { get: packedDomains, enumerable: true }) as unknown as Provider;
 }
 
