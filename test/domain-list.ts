@@ -5,8 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { MAX_DOMAIN_FILE_BYTES, MAX_REPORTED_PROBLEMS, parseDomainList, readDomainList } from '../src/catalog/domain-list.js';
+import fc from 'fast-check';
+import { DomainCollector, MAX_DOMAIN_FILE_BYTES, MAX_REPORTED_PROBLEMS, parseDomainList, readDomainList } from '../src/catalog/domain-list.js';
 import { formatProblem } from '../src/catalog/problems.js';
+import { PackedDomainCollector, PackedList } from '../src/sources/packed-list.js';
 import { figure } from './helpers/figures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domain-list-'));
@@ -122,4 +124,23 @@ t.test('a million domains: linear time, memory per domain measured', async (t) =
   t.ok(indexPerDomain < 80, `a domain → provider Map adds ${indexPerDomain.toFixed(0)} bytes per domain`);
   figure(`domain list: a Map from those 1,000,000 domains to their provider adds ${indexPerDomain.toFixed(0)} bytes per domain`);
   figure(`domain list: 1,000,000 domains (${(million.length / 1024 / 1024).toFixed(1)} MiB) parsed in ${millionMs.toFixed(0)} ms (500,000 in ${halfMs.toFixed(0)} ms); the kept list holds ${perDomain.toFixed(0)} bytes per domain`);
+});
+
+t.test('a database list collected packed keeps and reports exactly what the list collector does', async (t) => {
+  // Names that normalise alike (case, a trailing dot, Unicode and its A-label), invalid ones, and repeats.
+  const name = fc.oneof(
+    fc.constantFrom('a.example', 'A.Example.', 'bücher.example', 'xn--bcher-kva.example', 'not a domain', '', '-x.example', 'b.example', 'B.EXAMPLE'),
+    fc.integer({ min: 0, max: 3000 }).map((i) => `k${i}.example`),
+  );
+  fc.assert(
+    fc.property(fc.array(name, { maxLength: 1500 }), (names) => {
+      const strings = new DomainCollector('row');
+      const packed = new PackedDomainCollector('row');
+      for (let i = 0; i < names.length; i++) if (strings.add(names[i]!, i + 1) !== packed.add(names[i]!, i + 1)) return false;
+      const list = packed.finish();
+      return list.count === strings.domains.length && list.toArray().join() === strings.domains.join() && list.equals(PackedList.of(strings.domains));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random lists: the same problems, the same domains in the same order');
 });

@@ -32,13 +32,23 @@ export class DomainCollector {
   /** Keep a domain; returns why not when it is invalid or already there. */
   add(raw: string, position: number): string | undefined {
     const ascii = normalizeDomain(raw);
-    if (ascii === null) return `${quote(raw)} is not a valid domain name`;
+    if (ascii === null) return notADomain(raw);
     const first = this.firstSeen.get(ascii);
-    if (first !== undefined) return `domain ${quote(raw)} is listed twice (as ${ascii}, first on ${this.unit} ${first})`;
+    if (first !== undefined) return listedTwice(raw, ascii, this.unit, first);
     this.firstSeen.set(ascii, position);
     this.domains.push(ascii);
     return undefined;
   }
+}
+
+/** Why an entry of a list is not kept: not a domain name. */
+export function notADomain(raw: string): string {
+  return `${quote(raw)} is not a valid domain name`;
+}
+
+/** Why an entry of a list is not kept: a name already kept (`as` normalised) at `first`. */
+export function listedTwice(raw: string, as: string, unit: 'line' | 'row', first: number): string {
+  return `domain ${quote(raw)} is listed twice (as ${as}, first on ${unit} ${first})`;
 }
 
 /** A value from someone else's list in a message: bounded, control characters visible. */

@@ -16,8 +16,9 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
-import { DomainCollector, MAX_REPORTED_PROBLEMS } from '../catalog/domain-list.js';
-import { PackedList } from './packed-list.js';
+import { MAX_REPORTED_PROBLEMS } from '../catalog/domain-list.js';
+import Cursor from 'pg-cursor';
+import { PackedDomainCollector, PackedList } from './packed-list.js';
 import type { PasswordSource } from '../catalog/model.js';
 
 export interface DomainSourceLog {
@@ -63,7 +64,10 @@ export interface PostgresDomainSourceOptions {
  * instead of opening 2,000 at start (docs/performance.md).
  */
 export function domainsPool(options: Pick<PostgresDomainSourceOptions, 'connection' | 'password' | 'timeoutMs' | 'log'>, name: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ ...sourceClientConfig(options), max, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  // Reads go through a cursor with a deadline of their own (readOnce): pg's query_timeout would wrap the cursor, which
+  // never calls back, so its timer would outlive every read.
+  const { query_timeout: _readByCursor, ...config } = sourceClientConfig(options);
+  const pool = new pg.Pool({ ...config, max, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
   // An idle client whose connection drops emits here; without a listener it would crash the process.
   pool.on('error', (error) => options.log?.warn(`${name}: idle database connection lost: ${error.message}`));
   return pool;
@@ -245,44 +249,91 @@ export class PostgresDomainSource {
     return Math.min(this.backoff.first * 2 ** Math.max(failures - 1, 0), this.backoff.max);
   }
 
+  /**
+   * One read of the query, through a cursor in batches of READ_BATCH rows,
+   * each batch collected into the packed list before the next is asked for:
+   * a hoster's million rows never stand on the heap at once (read whole, 1.5
+   * million ran `npm start`'s 192 MiB heap out of memory). The server stops
+   * a query after the timeout (statement_timeout); the read gives up a
+   * second later in any case, the connection closed, when the server cannot
+   * say so (it stopped answering).
+   */
   private async readOnce(): Promise<void> {
-    let result: pg.QueryArrayResult<unknown[]>;
+    let client: pg.PoolClient;
     try {
-      result = await this.pool.query<unknown[]>({ text: this.options.query, rowMode: 'array' });
+      client = await this.pool.connect();
     } catch (error) {
       return this.failed(describePostgresError(error));
     }
-    if (result.fields.length !== 1) {
-      const names = result.fields.map((f) => f.name).join(', ');
-      return this.failed(`the query returns ${result.fields.length} columns (${names || 'none'}); it must return one column of domain names`);
-    }
-    const collector = new DomainCollector('row');
-    const problems: string[] = [];
-    let unreported = 0;
-    for (let i = 0; i < result.rows.length; i++) {
-      const value = result.rows[i]![0];
-      if (value !== null && typeof value !== 'string') {
-        return this.failed(`the column "${result.fields[0]!.name}" holds ${typeof value} values (row ${i + 1}), not domain names as text`);
+    let released = false;
+    const release = (error?: Error): void => {
+      if (!released) client.release(error);
+      released = true;
+    };
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      // Ends the connection: the cursor's waiting read fails with it.
+      release(new Error('read timed out'));
+    }, this.options.timeoutMs + READ_MARGIN_MS);
+    try {
+      const outcome = await this.readRows(client.query(new Cursor<unknown[]>(this.options.query, [], { rowMode: 'array' })));
+      if (typeof outcome === 'string') {
+        // Stopped mid-read, the cursor still open: that connection is not used again.
+        release(new Error(outcome));
+        return this.failed(outcome);
       }
-      const problem = value === null ? 'NULL is not a domain name' : collector.add(value, i + 1);
-      if (problem === undefined) continue;
-      if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${this.options.name}, row ${i + 1}: ${problem}`);
-      else unreported++;
+      // Read to the end: the connection is idle again.
+      release();
+      this.succeeded(outcome.list, outcome.rowCount, outcome.problems);
+    } catch (error) {
+      release(error instanceof Error ? error : new Error(String(error)));
+      this.failed(timedOut ? `the query took longer than allowed (no answer within ${this.options.timeoutMs + READ_MARGIN_MS} ms)` : describePostgresError(error));
+    } finally {
+      clearTimeout(deadline);
     }
-    if (unreported > 0) problems.push(`${this.options.name}: ${unreported} more row(s) not kept`);
-    this.succeeded(collector.domains, result.rows.length, problems);
   }
 
-  private succeeded(domains: readonly string[], rowCount: number, problems: readonly string[]): void {
+  /** The rows of a cursor, collected batch by batch; a string says why the rows are not domain names. */
+  private async readRows(cursor: Cursor<unknown[]>): Promise<{ list: PackedList; rowCount: number; problems: string[] } | string> {
+    const collector = new PackedDomainCollector('row');
+    const problems: string[] = [];
+    let unreported = 0;
+    let rowCount = 0;
+    let fields: readonly pg.FieldDef[] | undefined;
+    for (;;) {
+      const batch = await readBatch(cursor, READ_BATCH);
+      const rows = batch.rows;
+      fields ??= batch.fields ?? [];
+      if (fields.length !== 1) {
+        const names = fields.map((f) => f.name).join(', ');
+        return `the query returns ${fields.length} columns (${names || 'none'}); it must return one column of domain names`;
+      }
+      if (rows.length === 0) break;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rowCount + i + 1;
+        const value = rows[i]![0];
+        if (value !== null && typeof value !== 'string') return `the column "${fields[0]!.name}" holds ${typeof value} values (row ${row}), not domain names as text`;
+        const problem = value === null ? 'NULL is not a domain name' : collector.add(value, row);
+        if (problem === undefined) continue;
+        if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${this.options.name}, row ${row}: ${problem}`);
+        else unreported++;
+      }
+      rowCount += rows.length;
+    }
+    if (unreported > 0) problems.push(`${this.options.name}: ${unreported} more row(s) not kept`);
+    return { list: collector.finish(), rowCount, problems };
+  }
+
+  private succeeded(list: PackedList, rowCount: number, problems: readonly string[]): void {
     const recovered = this.failures > 0;
     const sameProblems = problems.length === this.status.problems.length && problems.every((p, i) => p === this.status.problems[i]);
     this.failures = 0;
-    this.status = { ok: true, lastSuccessAt: new Date(), rowCount, domainCount: domains.length, problems };
-    if (recovered) this.options.log?.info(`${this.options.name}: read ${domains.length} domain(s) again after a failure`);
+    this.status = { ok: true, lastSuccessAt: new Date(), rowCount, domainCount: list.count, problems };
+    if (recovered) this.options.log?.info(`${this.options.name}: read ${list.count} domain(s) again after a failure`);
     // Each refresh finds the same bad rows again; say so when they change, not every time.
     if (problems.length > 0 && !sameProblems) this.options.log?.warn(`${problems.length} row(s) not kept; the first: ${problems[0]}`);
     // The same rows in the same order is no change; in another order the listener's diff finds none.
-    const list = PackedList.of(domains);
     if (list.equals(this.current)) return;
     this.current = list;
     for (const listener of this.listeners) listener(list);
@@ -417,3 +468,18 @@ export function describePostgresError(error: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+
+/** Rows read per round trip: about 2 MiB of heap for a batch of domain names. */
+const READ_BATCH = 10_000;
+/** How long after the server's statement_timeout a read gives up by itself. */
+const READ_MARGIN_MS = 1000;
+
+/**
+ * One batch of a cursor, with the query's columns: pg-cursor gives them only
+ * to a callback, and not to the read after the last row (undefined then).
+ */
+function readBatch(cursor: Cursor<unknown[]>, rows: number): Promise<{ rows: unknown[][]; fields: readonly pg.FieldDef[] | undefined }> {
+  return new Promise((resolve, reject) => {
+    cursor.read(rows, (error, batch, result: pg.QueryResult | undefined) => (error ? reject(error) : resolve({ rows: batch, fields: result?.fields })));
+  });
+}
