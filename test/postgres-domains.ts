@@ -143,6 +143,13 @@ if (missing !== undefined) {
     t.match(domains.state(), { ok: true, lastError: undefined });
   });
 
+  t.test('a query of two statements is refused with its reason', async (t) => {
+    const two = source(t, { query: "SELECT domain FROM customer_domains; SELECT 'x.example'" });
+    await two.start();
+    t.match(two.state(), { ok: false, lastError: 'the query is 2 statements; it must be one' });
+    t.same(two.domains, []);
+  });
+
   t.test('a database that stops answering mid-read: the read gives up by itself, the last good list stays', async (t) => {
     const domains = source(t, { timeoutMs: 1000 });
     await domains.start();
