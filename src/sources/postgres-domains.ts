@@ -65,7 +65,7 @@ export interface PostgresDomainSourceOptions {
 export function domainsPool(options: Pick<PostgresDomainSourceOptions, 'connection' | 'password' | 'timeoutMs' | 'log'>, name: string, max: number): pg.Pool {
   // Reads have a deadline of their own (readOnce): pg's query_timeout gives a query a callback, and a query with a
   // callback keeps all its rows.
-  const { query_timeout: _readByCursor, ...config } = sourceClientConfig(options);
+  const { query_timeout: _ownDeadline, ...config } = sourceClientConfig(options);
   const pool = new pg.Pool({ ...config, max, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
   // An idle client whose connection drops emits here; without a listener it would crash the process.
   pool.on('error', (error) => options.log?.warn(`${name}: idle database connection lost: ${error.message}`));
