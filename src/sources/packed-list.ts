@@ -6,7 +6,7 @@
  * took the heap of `npm start` to 135 of its 192 MiB (docs/performance.md).
  * As records they cost about 21 bytes each, off that heap.
  *
- * The domains are normalised (DomainCollector): ASCII, at most 253 octets,
+ * The domains are normalised (as DomainCollector does): ASCII, at most 253 octets,
  * so one octet holds a record's length and a character is an octet.
  */
 import { listedTwice, notADomain } from '../catalog/domain-list.js';
@@ -69,7 +69,7 @@ export class PackedList {
 
 /**
  * A PackedList made one domain at a time, each kept once: for a database's
- * rows read in batches, so that neither the rows nor the kept domains pile
+ * rows collected as they arrive, so that neither the rows nor the kept domains pile
  * up on the heap while a hoster's million are read (a read of 1,500,000
  * rows at once ran `npm start`'s 192 MiB heap out of memory). The records
  * grow in one buffer; an open-addressing table of (hash, entry) pairs finds
