@@ -1,7 +1,7 @@
 /**
  * The providers a catalog serves are fast objects of one shape in V8. Every
  * request reads several of their properties: a provider in dictionary mode
- * turns each read into a hash lookup in a table of its own, and providers of
+ * turns each read into a hash lookup in a table of its own, and providers with
  * a hidden class each make those reads megamorphic misses for a hoster's
  * 2,000 of them (catalog/store.ts, withPackedDomains). V8's own test
  * functions say which it is, in a child with --allow-natives-syntax and this
