@@ -226,7 +226,6 @@ export class DomainOwners<T> {
   }
 }
 
-
 function insertByRank<T>(listers: Lister<T>[], lister: Lister<T>): void {
   const at = listers.findIndex((other) => other.rank > lister.rank);
   listers.splice(at < 0 ? listers.length : at, 0, lister);

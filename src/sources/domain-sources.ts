@@ -89,7 +89,7 @@ export class DomainSources {
       const entry: Entry = { key: keyOf(query), source, poolKey };
       // Registered now, empty: of several sources listing a domain, the one started first keeps it.
       this.owners.set(id, []);
-      // The source's list is normalised already (DomainCollector); a closed source's late read changes nothing.
+      // The source's list is normalised already (PackedDomainCollector); a closed source's late read changes nothing.
       source.onChange((domains) => {
         if (this.entries.get(id) === entry) this.owners.set(id, domains);
       });

@@ -112,10 +112,6 @@ export class PackedListBuilder {
     return undefined;
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   /** The list, in a buffer of its own size (the builder's slack and table go with the builder). */
   finish(): PackedList {
     const records = Buffer.allocUnsafeSlow(this.octets);
@@ -169,10 +165,6 @@ export class PackedDomainCollector {
     if (ascii === null) return notADomain(raw);
     const first = this.builder.add(ascii, position);
     return first === undefined ? undefined : listedTwice(raw, ascii, this.unit, first);
-  }
-
-  get size(): number {
-    return this.builder.size;
   }
 
   finish(): PackedList {
