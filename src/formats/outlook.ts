@@ -67,7 +67,7 @@ function buildSettings(provider: Provider, withLoginName: boolean, named: boolea
     const method = forThunderbird ? thunderbirdAutodiscoverMethod(s)! : outlookMethod(s)!;
     const element: Record<string, unknown> = {
       Type: s.protocol === 'imap' ? 'IMAP' : s.protocol === 'pop3' ? 'POP3' : 'SMTP',
-      Server: holes.domain(s.host),
+      Server: holes.host(s.host),
       Port: s.port,
     };
     // Not derivable (or no address given): leave LoginName out, so Outlook

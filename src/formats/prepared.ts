@@ -41,6 +41,8 @@ export type Hole =
   | { readonly kind: 'shownAddress' }
   /** The address as URLSearchParams writes it in a query. */
   | { readonly kind: 'addressInQuery' }
+  /** A provider's own text (a host name, a display name), the same for every request; see HoleMarkers.own. */
+  | { readonly kind: 'own'; readonly text: string }
   | { readonly kind: ValueHole };
 
 /** Holes whose values the answer supplies (Filling.values); `markup` is the one never escaped. */
@@ -63,6 +65,13 @@ export interface Filling {
  * data cannot guess them. A marker left in the output is still caught below.
  */
 const NONCE = randomBytes(12).toString('hex');
+/**
+ * An own text (HoleMarkers.own): printable ASCII without the characters an
+ * XML, plist or JSON builder escapes, so filling it in unescaped gives the
+ * builder's bytes; plist builders also drop control characters.
+ */
+const OWN_TEXT = /^[\x20-\x7e]+$/;
+const ESCAPED = /[&<>"'\\]/;
 const MARKER = new RegExp(`H${NONCE}x(\\d+)x`);
 
 export class HoleMarkers {
@@ -85,8 +94,27 @@ export class HoleMarkers {
     return text.includes('%EMAILDOMAIN%') ? this.mark({ kind: 'domain', template: text }) : text;
   }
 
+  /** A server's host name: a domain hole with %EMAILDOMAIN%, else the provider's own text. */
+  host(text: string): string {
+    return text.includes('%EMAILDOMAIN%') ? this.mark({ kind: 'domain', template: text }) : this.own(text);
+  }
+
   username(template: string): string {
     return this.mark({ kind: 'username', template });
+  }
+
+  /**
+   * A provider's own text, kept out of the document's shared skeleton: the
+   * documents of providers that differ only in such texts (a hoster's
+   * resellers: the same ports and methods, their own host names) share
+   * one skeleton of encoded parts, and each keeps only its own texts.
+   * With thousands of providers, another provider each request then reads
+   * a few cache lines of its own instead of its whole document
+   * (docs/performance.md). Only text that no builder escapes or alters
+   * becomes a hole, so the document's bytes are the same either way.
+   */
+  own<T extends string | undefined>(text: T): T | string {
+    return text !== undefined && OWN_TEXT.test(text) && !ESCAPED.test(text) ? this.mark({ kind: 'own', text }) : text;
   }
 
   value(kind: ValueHole): string {
@@ -105,6 +133,8 @@ function holeName(hole: Hole): string {
       return `\u0002${hole.template}`;
     case 'username':
       return hole.template;
+    case 'own':
+      return `\u0003${hole.text}`;
     default:
       return `\u0001${hole.kind}`;
   }
@@ -126,20 +156,60 @@ function fillHole(hole: Hole, filling: Filling): string {
     case 'addressInQuery':
       // As URLSearchParams writes it (the setup page's language links).
       return new URLSearchParams({ a: mailbox?.address ?? '' }).toString().slice('a='.length);
+    case 'own':
+      return hole.text;
     default:
       return filling.values?.[hole.kind] ?? '';
   }
 }
 
-export class PreparedDocument {
+/**
+ * What documents that differ only in their own texts (HoleMarkers.own)
+ * share: the encoded parts between holes and the holes of each slot, the
+ * own texts' holes standing for whichever text a document has there.
+ */
+interface Skeleton {
   /** The document's text between holes, encoded once (UTF-8). */
-  private readonly parts: readonly Buffer[];
+  readonly parts: readonly Buffer[];
   /** The parts' total length in octets. */
-  private readonly partOctets: number;
+  readonly partOctets: number;
   /** The distinct holes, and for each slot in the document the index of its hole there. */
-  private readonly holes: readonly Hole[];
-  private readonly slotHole: readonly number[];
-  /** The document with every hole as its name; what a document without holes always sends. */
+  readonly holes: readonly Hole[];
+  readonly slotHole: readonly number[];
+}
+
+/**
+ * Skeletons by their text and holes. Bounded: when full it starts again,
+ * and documents keep the skeletons they have (a reload's new providers
+ * make new documents; those of gone providers go with them).
+ */
+const skeletons = new Map<string, Skeleton>();
+const MAX_SKELETONS = 4096;
+
+/** How many skeletons are kept now (for tests: documents that differ only in their own texts share one). */
+export function skeletonsKept(): number {
+  return skeletons.size;
+}
+
+function skeletonOf(parts: readonly string[], holes: readonly Hole[], slotHole: readonly number[]): Skeleton {
+  const key = `${parts.join('\u0000')}\u0001${holes.map((hole) => (hole.kind === 'own' ? '\u0003' : holeName(hole))).join('\u0000')}\u0001${slotHole.join(',')}`;
+  let skeleton = skeletons.get(key);
+  if (skeleton === undefined) {
+    const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
+    skeleton = { parts: encoded, partOctets: encoded.reduce((sum, part) => sum + part.length, 0), holes, slotHole };
+    if (skeletons.size >= MAX_SKELETONS) skeletons.clear();
+    skeletons.set(key, skeleton);
+  }
+  return skeleton;
+}
+
+export class PreparedDocument {
+  private readonly skeleton: Skeleton;
+  /** For each of the skeleton's holes, this document's own text there, encoded (escaped by construction); else undefined. */
+  private readonly own: readonly (Buffer | undefined)[];
+  /** Whether a request fills any hole (else render sends `generic`). */
+  private readonly filled: boolean;
+  /** The document with every hole as its name (its own texts as they are); what a document without holes always sends. */
   private readonly generic: Buffer;
   /** A digest of the document with its holes, computed once (see etag). */
   private readonly tag: string;
@@ -162,13 +232,22 @@ export class PreparedDocument {
     if (slots.some((slot) => markers.holes[slot] === undefined) || parts.some((part) => part.includes(NONCE))) {
       throw new Error('prepared document: hole markers were altered by the builder');
     }
-    this.parts = parts.map((part) => Buffer.from(part, 'utf8'));
-    this.partOctets = this.parts.reduce((sum, part) => sum + part.length, 0);
     const used = [...new Set(slots)];
-    this.holes = used.map((slot) => markers.holes[slot]!);
-    this.slotHole = slots.map((slot) => used.indexOf(slot));
+    const holes = used.map((slot) => markers.holes[slot]!);
+    this.skeleton = skeletonOf(parts, holes, slots.map((slot) => used.indexOf(slot)));
+    // One buffer for all own texts, so that they lie together in memory.
+    const ownTexts = holes.map((hole) => (hole.kind === 'own' ? hole.text : ''));
+    const ownBytes = Buffer.from(ownTexts.join(''), 'utf8');
+    let at = 0;
+    this.own = ownTexts.map((text, h) => {
+      if (holes[h]!.kind !== 'own') return undefined;
+      const length = Buffer.byteLength(text, 'utf8');
+      return ownBytes.subarray(at, (at += length));
+    });
+    this.filled = holes.some((hole) => hole.kind !== 'own');
     this.generic = this.fill((hole) => this.escape(holeName(hole)));
-    this.tag = createHash('sha1').update(this.generic).update(slots.map((slot) => holeName(markers.holes[slot]!)).join('\0')).digest('base64url').slice(0, 22);
+    const requestSlots = slots.filter((slot) => markers.holes[slot]!.kind !== 'own');
+    this.tag = createHash('sha1').update(this.generic).update(requestSlots.map((slot) => holeName(markers.holes[slot]!)).join('\0')).digest('base64url').slice(0, 22);
   }
 
   /**
@@ -178,7 +257,7 @@ export class PreparedDocument {
    * rendering apart without hashing the bytes of each response.
    */
   etag(domain: string, mailbox: Mailbox | undefined): string {
-    if (this.slotHole.length === 0) return `"${this.tag}"`;
+    if (!this.filled) return `"${this.tag}"`;
     let hash = fnv1a(domain, mailbox ? fnv1a(mailbox.address) : FNV_OFFSET);
     // A looked-up log-in name (and name) may change in the directory while the address stays.
     if (mailbox?.login !== undefined) hash = fnv1a(`\0${mailbox.login}\0${mailbox.displayName ?? ''}`, hash);
@@ -187,24 +266,24 @@ export class PreparedDocument {
 
   /** The document with every hole filled, escaped (markup as it is). A hole standing in several places is filled once. */
   render(filling: Filling): Buffer {
-    if (this.slotHole.length === 0) return this.generic;
+    if (!this.filled) return this.generic;
     return this.fill((hole) => (hole.kind === 'markup' ? filling.values?.markup ?? '' : this.escape(fillHole(hole, filling))));
   }
 
   private fill(value: (hole: Hole) => string): Buffer {
-    const holes = this.holes;
+    const { holes, slotHole, parts } = this.skeleton;
+    const own = this.own;
     const values: Buffer[] = new Array<Buffer>(holes.length);
-    for (let h = 0; h < holes.length; h++) values[h] = Buffer.from(value(holes[h]!), 'utf8');
-    let length = this.partOctets;
-    for (const h of this.slotHole) length += values[h]!.length;
+    for (let h = 0; h < holes.length; h++) values[h] = own[h] ?? Buffer.from(value(holes[h]!), 'utf8');
+    let length = this.skeleton.partOctets;
+    for (const h of slotHole) length += values[h]!.length;
     // The encoded parts and values copied into one buffer: joining strings
     // and encoding the result would copy the whole document twice more.
-    const parts = this.parts;
     const out = Buffer.allocUnsafe(length);
     out.set(parts[0]!, 0);
     let at = parts[0]!.length;
-    for (let i = 0; i < this.slotHole.length; i++) {
-      const filled = values[this.slotHole[i]!]!;
+    for (let i = 0; i < slotHole.length; i++) {
+      const filled = values[slotHole[i]!]!;
       out.set(filled, at);
       at += filled.length;
       const part = parts[i + 1]!;

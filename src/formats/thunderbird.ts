@@ -60,7 +60,7 @@ function buildDocument(provider: Provider, language: string): PreparedDocument {
   const domain = holes.domain('%EMAILDOMAIN%');
   const server = (s: Server): Record<string, unknown> => ({
     '@type': s.protocol,
-    hostname: holes.domain(s.host),
+    hostname: holes.host(s.host),
     port: s.port,
     socketType: SOCKET_TYPE[s.socketType],
     authentication: s.authentication.map((a) => AUTHENTICATION[a]),
@@ -81,8 +81,8 @@ function buildDocument(provider: Provider, language: string): PreparedDocument {
     // Only the requested domain: listing every domain of a hoster would
     // publish its customer list, and clients only check the syntax.
     domain,
-    displayName: localize(provider.name, 'en'),
-    displayShortName: provider.shortName,
+    displayName: holes.own(localize(provider.name, 'en')),
+    displayShortName: holes.own(provider.shortName),
     incomingServer: provider.incoming.map(server),
     outgoingServer: provider.outgoing.map(server),
   };
