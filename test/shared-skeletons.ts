@@ -63,3 +63,12 @@ t.test('two documents with the same skeleton keep their own validators', async (
   t.equal(fixed.render({ domain: 'x.example', mailbox: undefined }).toString(), '<host>imap.example.net</host>', 'only own texts: the same bytes every request');
   t.equal(fixed.etag('x.example', undefined), fixed.etag('y.example', undefined), 'and one validator');
 });
+
+t.test('a document without own texts shares with nobody and is kept in no table', async (t) => {
+  const before = skeletonsKept();
+  for (let i = 0; i < 50; i++) {
+    const holes = new HoleMarkers();
+    new PreparedDocument(`<page n="${i}">${holes.domain('%EMAILDOMAIN%')} Müller &amp; Söhne</page>`, holes);
+  }
+  t.equal(skeletonsKept(), before);
+});

@@ -179,9 +179,12 @@ interface Skeleton {
 }
 
 /**
- * Skeletons by their text and holes. Bounded: when full it starts again,
- * and documents keep the skeletons they have (a reload's new providers
- * make new documents; those of gone providers go with them).
+ * Skeletons of documents with own texts, by a digest of their text and
+ * holes (the text itself as the key would keep a second copy of every
+ * document on the heap). Bounded: when full it starts again, and documents
+ * keep the skeletons they have (a reload's new providers make new
+ * documents; those of gone providers go with them). A document without
+ * own texts shares with nobody and keeps its skeleton to itself.
  */
 const skeletons = new Map<string, Skeleton>();
 const MAX_SKELETONS = 4096;
@@ -192,11 +195,18 @@ export function skeletonsKept(): number {
 }
 
 function skeletonOf(parts: readonly string[], holes: readonly Hole[], slotHole: readonly number[]): Skeleton {
-  const key = `${parts.join('\u0000')}\u0001${holes.map((hole) => (hole.kind === 'own' ? '\u0003' : holeName(hole))).join('\u0000')}\u0001${slotHole.join(',')}`;
+  const make = (): Skeleton => {
+    const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
+    return { parts: encoded, partOctets: encoded.reduce((sum, part) => sum + part.length, 0), holes, slotHole };
+  };
+  if (!holes.some((hole) => hole.kind === 'own')) return make();
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(`${part.length}:`).update(part);
+  digest.update(`\u0001${holes.map((hole) => (hole.kind === 'own' ? '\u0003' : holeName(hole))).join('\u0000')}\u0001${slotHole.join(',')}`);
+  const key = digest.digest('base64');
   let skeleton = skeletons.get(key);
   if (skeleton === undefined) {
-    const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
-    skeleton = { parts: encoded, partOctets: encoded.reduce((sum, part) => sum + part.length, 0), holes, slotHole };
+    skeleton = make();
     if (skeletons.size >= MAX_SKELETONS) skeletons.clear();
     skeletons.set(key, skeleton);
   }
