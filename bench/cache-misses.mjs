@@ -3,9 +3,10 @@
 // (catalog lookup, prepared document, filling) is called in the process, a
 // different domain (and so another provider) each request, under valgrind's
 // cachegrind with the last-level cache set to this machine's per-core L2
-// (1 MiB, 16-way). Counts are the same from run to run whatever else the
-// machine does, unlike its speed (docs/performance.md), so two layouts or
-// two catalog sizes compare exactly. Per catalog, two runs of REQUESTS_A
+// (1 MiB, 16-way). Counts do not follow the machine's speed or load, as
+// requests per second do (docs/performance.md); they still vary somewhat
+// between runs with where the heap and libraries land, so compare several
+// runs' ranges rather than single figures. Per catalog, two runs of REQUESTS_A
 // and REQUESTS_B requests; their difference divided by the extra requests
 // is the cost of one request in steady state (start-up, the catalog's load
 // and the first documents cancel out).
@@ -19,10 +20,11 @@
 // node bench/cache-misses.mjs --child <providers> <domains> <requests> runs
 // the loop itself (what valgrind runs).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeCatalog } from './hosters.mjs';
 import { root } from './production.mjs';
 
 const STRIDE = 7919;
@@ -34,19 +36,15 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-/** The hosters bench's catalog (bench/hosters.mjs) in YAML files: domain k is kunde<k>.example of provider p<k mod providers>. */
+/** The hosters bench's catalog with its domains in the YAML files: domain k is kunde<k>.example of provider p<k mod providers>. */
 async function child(providers, domains, requests) {
   const { CatalogStore } = await import(join(build, 'dist/src/catalog/store.js'));
   const { thunderbirdResponse } = await import(join(build, 'dist/src/formats/thunderbird.js'));
   const { parseAddress } = await import(join(build, 'dist/src/mailbox.js'));
-  const dir = mkdtempSync(join(tmpdir(), 'cache-misses-'));
+  const work = mkdtempSync(join(tmpdir(), 'cache-misses-'));
   try {
-    for (let i = 0; i < providers; i++) {
-      const listed = [];
-      for (let k = i; k < domains; k += providers) listed.push(`  - kunde${k}.example`);
-      const yaml = [`id: p${i}`, `name: Provider ${i}`, 'domains:', ...listed, 'incoming:', `  - { type: imap, host: imap.p${i}.example }`, 'outgoing:', `  - { host: smtp.p${i}.example }`, ''];
-      writeFileSync(join(dir, `p${i}.yaml`), yaml.join('\n'));
-    }
+    const dir = join(work, 'catalog');
+    writeCatalog(dir, { providers, domains, source: 'yaml' });
     const catalog = (await CatalogStore.open([dir])).current();
     let octets = 0;
     for (let n = 0; n < requests; n++) {
@@ -58,7 +56,7 @@ async function child(providers, domains, requests) {
     }
     if (octets === 0) throw new Error('no answers');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -104,7 +104,8 @@ function domainsOf(i, catalog) {
   return domains;
 }
 
-function writeCatalog(dir, catalog, database) {
+/** A catalog's provider files in a new folder `dir` (bench/cache-misses.mjs writes its catalogs with it too). */
+export function writeCatalog(dir, catalog, database) {
   mkdirSync(dir);
   for (let i = 0; i < catalog.providers; i++) {
     writeFileSync(join(dir, `p${i}.yaml`), providerYaml(i, catalog, database));
