@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { productionNodeFlags } from './production.mjs';
 
 const [rootA, rootB] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error('usage: node bench/cpu-ab.mjs <build A> <build B>');
@@ -27,7 +28,7 @@ const ENDPOINTS = [
 ];
 
 async function start(root, port) {
-  const child = spawn('taskset', ['-c', '0', process.execPath, '--max-semi-space-size=2', '--max-old-space-size=192', join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', join(root, 'providers')], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', join(root, 'providers')], { stdio: ['ignore', 'ignore', 'ignore'] });
   for (let i = 0; i < 100; i++) {
     try {
       execFileSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/healthz`]);
