@@ -140,7 +140,7 @@ const LISTENERS: Listener[] = [
 const catalog = await loadCatalog([BUNDLED_PROVIDERS_DIR]);
 
 t.test('every row of the route table has cases here', async (t) => {
-  const table = routeTable({ catalog: () => catalog, identifierPrefix: 'x', metrics: { registry: { metrics: async () => '' }, observe: () => undefined } }, { metricsToken: 'x' });
+  const table = routeTable({ catalog: () => catalog, identifierPrefix: 'x', metrics: { text: async () => '', observe: () => undefined } }, { metricsToken: 'x' });
   for (const endpoint of table) {
     for (const path of endpoint.paths) {
       const covered = CASES.some((c) => {

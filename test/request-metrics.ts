@@ -118,3 +118,19 @@ t.test("domain databases: each provider's state, domain count and last success",
   ], 'no timestamp for a source never read');
   t.same(series(text, 'mail_autoconfig_mx_'), [], 'no MX series without a resolver');
 });
+
+t.test("a scrape reads the domain databases' state once for all three series, and the next scrape reads it again", async (t) => {
+  const m = metrics();
+  let reads = 0;
+  let domains = 10;
+  m.watchHosterSources({ readiness: () => (reads++, [{ provider: 'hoster', ok: true, domains, lastError: undefined, lastSuccessAt: undefined }]) }, undefined);
+  t.match(await m.text(), /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 10$/m);
+  t.equal(reads, 1, 'one read for up, domains and the last success');
+  domains = 11;
+  const [first, second] = await Promise.all([m.text(), m.text()]);
+  t.match(first, /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 11$/m, 'not the last scrape\'s snapshot');
+  t.match(second, /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 11$/m);
+  t.equal(reads, 2, 'two scrapes at once share one read');
+  domains = 12;
+  t.match(await m.registry.metrics(), /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 12$/m, 'outside text(), no snapshot is kept');
+});

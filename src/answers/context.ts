@@ -43,7 +43,8 @@ export interface CertificateState {
 
 /** What the pipeline records per request and /metrics prints (server/metrics.ts). */
 export interface RequestMetrics {
-  readonly registry: { metrics(): Promise<string> };
+  /** The Prometheus text of every metric (Metrics.text). */
+  text(): Promise<string>;
   observe(format: string, status: number, seconds: number): void;
 }
 

@@ -116,7 +116,7 @@ export function metricsAnswer(context: ServerContext, token: string): Respond {
     if (!bearerMatches(exchange.headers.authorization, token)) {
       return lineAnswer(401, 'a bearer token is required for /metrics', OPS, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' });
     }
-    const text = (await context.metrics?.registry.metrics()) ?? '';
+    const text = (await context.metrics?.text()) ?? '';
     return { status: 200, headers: { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' }, body: text, served: OPS };
   };
 }

@@ -88,7 +88,7 @@ async function startMetricsListener(settings: Settings, metrics: Metrics, log: F
   if (settings.metricsPort === undefined) return undefined;
   const server = createServer((request, response) => {
     if (request.url !== '/metrics') return void response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
-    metrics.registry.metrics().then(
+    metrics.text().then(
       (text) => response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
       () => response.writeHead(500).end(),
     );

@@ -16,6 +16,9 @@ export class Metrics {
   private readonly requests = new RequestStatistics();
   readonly reloads: Counter;
   readonly reloadFailures: Counter;
+  /** Scrapes in progress, and what they read of the hosters' sources (taken by the first series that needs it). */
+  private scrapes = 0;
+  private scrape: { readonly sources: readonly DomainSourceReadiness[] } | undefined;
 
   constructor(catalog: () => Catalog, certificates: () => { name: string; notAfter: Date | undefined }[]) {
     const registers = [this.registry];
@@ -104,8 +107,10 @@ export class Metrics {
     const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => MetricValue<string>[]): void =>
       this.registry.registerMetric(readAtScrape(name, help, type, values));
     if (domainSources) {
+      // The three series of one scrape read one snapshot of the sources (text() takes it).
+      const sources = (): readonly DomainSourceReadiness[] => (this.scrapes === 0 ? domainSources.readiness() : (this.scrape ??= { sources: domainSources.readiness() }).sources);
       const perSource = (read: (source: DomainSourceReadiness) => number | undefined) => (): MetricValue<string>[] =>
-        domainSources.readiness().flatMap((source) => {
+        sources().flatMap((source) => {
           const value = read(source);
           return value === undefined ? [] : [{ labels: { provider: source.provider }, value }];
         });
@@ -130,6 +135,22 @@ export class Metrics {
 
   observe(format: string, status: number, seconds: number): void {
     this.requests.observe(format, status, seconds);
+  }
+
+  /**
+   * The Prometheus text of every metric. What the series of the hosters'
+   * sources read is taken once for the scrape: read once per series, a
+   * hoster's 2,000 sources made each scrape take 36-43 ms, and the scrapes
+   * put the serving process into a mode a quarter slower per request
+   * (docs/performance.md, the PostgreSQL processes' slow mode).
+   */
+  async text(): Promise<string> {
+    this.scrapes++;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      if (--this.scrapes === 0) this.scrape = undefined;
+    }
   }
 }
 
