@@ -139,10 +139,10 @@ export class Metrics {
 
   /**
    * The Prometheus text of every metric. What the series of the hosters'
-   * sources read is taken once for the scrape: read once per series, a
-   * hoster's 2,000 sources made each scrape take 36-43 ms, and the scrapes
-   * put the serving process into a mode a quarter slower per request
-   * (docs/performance.md, the PostgreSQL processes' slow mode).
+   * sources read is taken once for the scrape, not once per series: a
+   * hoster's scrape reads thousands of sources, and frequent scrapes are the
+   * likeliest trigger of a mode in which the serving process answers
+   * slower (docs/performance.md, the PostgreSQL processes' slow mode).
    */
   async text(): Promise<string> {
     this.scrapes++;
