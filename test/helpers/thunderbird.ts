@@ -4,16 +4,14 @@
  * Thunderbird start; a suite that needs it is skipped with one line where
  * the harness or the binary is missing (and fails in CI, which installs it).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { sharedMissing, TB_HARNESS_DIR } from './shared.js';
 
 export const THUNDERBIRD = process.env.TB_BINARY ?? '/usr/bin/thunderbird';
-const run = promisify(execFile);
 
 /** One server of the account Thunderbird derived (the harness's names of Thunderbird's constants). */
 export interface TbServer {
@@ -50,18 +48,33 @@ export function pick(s: TbServer): TbServer {
 
 /** Run `jobs` in one Thunderbird start, trusting `caFiles`; a job that finds no configuration is a result, not an error. */
 export async function runThunderbird(jobs: readonly Record<string, unknown>[], caFiles: readonly string[] = []): Promise<{ version: string; results: TbResult[] }> {
-  const batchFile = join(mkdtempSync(join(tmpdir(), 'tb-batch-')), 'batch.json');
+  const dir = mkdtempSync(join(tmpdir(), 'tb-batch-'));
+  const batchFile = join(dir, 'batch.json');
   writeFileSync(batchFile, JSON.stringify(jobs));
-  const { stdout } = await run('node', [
-    join(TB_HARNESS_DIR, 'tb-config.mjs'), '--batch', batchFile, '--thunderbird', THUNDERBIRD, ...caFiles.flatMap((f) => ['--ca-file', f]),
-  ], {
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 600_000,
-  }).catch((error: { stdout?: string; code?: number }) => {
-    // Exit 1 means "some job failed", which refusals and self-tests do on purpose.
-    if (error.code === 1 && error.stdout) return { stdout: error.stdout };
-    throw error;
+  // The harness prints its JSON and calls process.exit at once. Read through
+  // a pipe, the end of it was lost once while the whole suite ran (a
+  // JSON.parse error at 219,264 octets in a CI run); a file takes every
+  // write before the exit.
+  const outputFile = join(dir, 'output.json');
+  const errorFile = join(dir, 'stderr.txt');
+  const out = openSync(outputFile, 'w');
+  const err = openSync(errorFile, 'w');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('node', [join(TB_HARNESS_DIR, 'tb-config.mjs'), '--batch', batchFile, '--thunderbird', THUNDERBIRD, ...caFiles.flatMap((f) => ['--ca-file', f])], {
+      stdio: ['ignore', out, err],
+      timeout: 600_000,
+    });
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolve(exitCode));
+  }).finally(() => {
+    closeSync(out);
+    closeSync(err);
   });
+  const stdout = readFileSync(outputFile, 'utf8');
+  const stderr = readFileSync(errorFile, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  // Exit 1 means "some job failed", which refusals and self-tests do on purpose.
+  if (code !== 0 && !(code === 1 && stdout)) throw new Error(`the Thunderbird harness exited with ${code}: ${(stderr || stdout).slice(-500)}`);
   const output = JSON.parse(stdout) as { thunderbird: { version: string }; results: TbResult[] };
   return { version: output.thunderbird.version, results: output.results };
 }
