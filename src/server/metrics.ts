@@ -18,7 +18,7 @@ export class Metrics {
   readonly reloadFailures: Counter;
   /** Scrapes in progress, and what they read of the hosters' sources (taken by the first series that needs it). */
   private scrapes = 0;
-  private scrape: { readonly sources: readonly DomainSourceReadiness[] } | undefined;
+  private scrapedSources: readonly DomainSourceReadiness[] | undefined;
 
   constructor(catalog: () => Catalog, certificates: () => { name: string; notAfter: Date | undefined }[]) {
     const registers = [this.registry];
@@ -108,7 +108,7 @@ export class Metrics {
       this.registry.registerMetric(readAtScrape(name, help, type, values));
     if (domainSources) {
       // The three series of one scrape read one snapshot of the sources (text() takes it).
-      const sources = (): readonly DomainSourceReadiness[] => (this.scrapes === 0 ? domainSources.readiness() : (this.scrape ??= { sources: domainSources.readiness() }).sources);
+      const sources = (): readonly DomainSourceReadiness[] => (this.scrapes === 0 ? domainSources.readiness() : (this.scrapedSources ??= domainSources.readiness()));
       const perSource = (read: (source: DomainSourceReadiness) => number | undefined) => (): MetricValue<string>[] =>
         sources().flatMap((source) => {
           const value = read(source);
@@ -149,7 +149,7 @@ export class Metrics {
     try {
       return await this.registry.metrics();
     } finally {
-      if (--this.scrapes === 0) this.scrape = undefined;
+      if (--this.scrapes === 0) this.scrapedSources = undefined;
     }
   }
 }
