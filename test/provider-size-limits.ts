@@ -9,6 +9,7 @@ import t from 'tap';
 import { loadProvider } from '../src/catalog/load.js';
 import { CatalogStore } from '../src/catalog/store.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { productionNodeFlags } from '../bench/production.mjs';
 import { BIN } from './helpers/process.js';
 import { providerFolder, providerYaml } from './helpers/providers.js';
 import { request } from './helpers/server.js';
@@ -47,7 +48,7 @@ t.test('a domain list longer than the limit is refused', async (t) => {
 t.test('a 7 MB text and a 50 MB file dropped into the folder do not take the service down', async (t) => {
   const example = readFileSync(join(PROJECT_ROOT, 'providers', 'example.yaml'), 'utf8');
   const dir = providerFolder({ 'example.yaml': example });
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', '--max-old-space-size=192', BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--providers', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...productionNodeFlags(), BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--providers', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,0 +1,3 @@
+// Types for production.mjs, so tests can start the service with npm start's flags.
+export const root: string;
+export function productionNodeFlags(): string[];
