@@ -212,10 +212,9 @@ async function startDnsmasq(work) {
 /** Every domain of the catalog is in service: in the catalog's index, or in its sources' lists. */
 function allLoaded(catalog) {
   return (readyz) => {
-    const sources = readyz.domainSources ?? [];
-    const fromSources = sources.reduce((sum, s) => sum + s.domains, 0);
+    const sources = readyz.domainSources;
     return catalog.source === 'postgres'
-      ? sources.length === catalog.providers && sources.every((s) => s.ok) && fromSources === catalog.domains
+      ? sources?.sources === catalog.providers && sources.down.length === 0 && sources.domains === catalog.domains
       : readyz.catalog.domains === catalog.domains;
   };
 }

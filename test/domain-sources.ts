@@ -53,7 +53,9 @@ outgoing:
     t.teardown(() => sources.close());
 
     await sources.sync(catalog);
-    t.ok(sources.readiness().every((s) => s.ok && s.domains === 10), 'every source read its 10 domains');
+    const summary = sources.summary();
+    t.same({ sources: summary.sources, down: summary.down.length, domains: summary.domains }, { sources: PROVIDERS, down: 0, domains: PROVIDERS * 10 }, 'every source read its 10 domains');
+    t.ok(summary.oldestSuccessAt !== undefined && Date.now() - Date.parse(summary.oldestSuccessAt) < 60_000, 'read just now');
     const open = await connections();
     t.ok(open >= 1 && open <= SHARED_POOL_SIZE, `${open} connection(s) open for ${PROVIDERS} providers`);
     let wrong = 0;
@@ -97,7 +99,10 @@ outgoing:
     const seconds = (performance.now() - started) / 1000;
     // Read SHARED_POOL_SIZE at a time, one after another, it would take PROVIDERS / SHARED_POOL_SIZE timeouts (15 s; measured).
     t.ok(seconds < 6, `every first read settled after ${seconds.toFixed(1)} s`);
-    t.ok(sources.readiness().every((s) => !s.ok), 'every source is reported down');
+    const { down } = sources.summary();
+    t.equal(down.length, PROVIDERS, 'every source is reported down');
+    t.same(new Set(down.map((s) => s.provider)).size, PROVIDERS, 'each by its provider');
+    t.equal(sources.summary().oldestSuccessAt, undefined, 'none ever read');
   });
 
   t.test(`${PROVIDERS} providers LISTENing on one database: one LISTEN connection for all their channels`, async (t) => {

@@ -122,9 +122,11 @@ if (missing !== undefined) {
 
     // What the sources did, in /metrics: the database read, the MX lookups made for the requests above.
     const metrics = (await request(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
-    t.match(metrics, /^mail_autoconfig_domain_source_up\{provider="hoster"\} 1$/m);
-    t.match(metrics, /^mail_autoconfig_domain_source_domains\{provider="hoster"\} 1$/m, 'the one row of the database');
-    t.match(metrics, /^mail_autoconfig_domain_source_last_success_timestamp_seconds\{provider="hoster"\} \d+(\.\d+)?$/m);
+    t.match(metrics, /^mail_autoconfig_domain_sources 1$/m);
+    t.match(metrics, /^mail_autoconfig_domain_sources_down 0$/m);
+    t.match(metrics, /^mail_autoconfig_domain_sources_domains 1$/m, 'the one row of the database');
+    t.match(metrics, /^mail_autoconfig_domain_sources_oldest_success_timestamp_seconds \d+(\.\d+)?$/m);
+    t.notMatch(metrics, /mail_autoconfig_domain_source_down\{/, 'no series by provider while every source is up');
     t.match(metrics, /^mail_autoconfig_mx_answers_total\{answer="mx"\} [1-9]/m, 'MX-matched and not-ours domains were looked up');
     t.match(metrics, /^mail_autoconfig_mx_answers_total\{answer="nxdomain"\} [1-9]/m);
     t.ok(Number(/^mail_autoconfig_mx_lookups_total (\d+)$/m.exec(metrics)?.[1]) >= 3, 'lookups counted');
@@ -168,6 +170,11 @@ if (missing !== undefined) {
     const ready = JSON.parse((await request(`${one}/readyz`)).text);
     t.match(ready.warnings.join(' '), /domain database of provider hoster cannot be read; its last good list/);
     t.notMatch(JSON.stringify(ready), ROLE_PASSWORD, 'never the password');
+    t.match(ready.domainSources, { sources: 1, domains: 2, down: [{ provider: 'hoster', ok: false, domains: 2, lastError: 'the last query failed' }] }, 'the failing source by name, its reason only with the token');
+    const metrics = (await request(`${one}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
+    t.match(metrics, /^mail_autoconfig_domain_sources_down 1$/m);
+    t.match(metrics, /^mail_autoconfig_domain_source_down\{provider="hoster"\} 1$/m, 'the failing provider has a series');
+    t.match(metrics, /^mail_autoconfig_domain_source_last_success_timestamp_seconds\{provider="hoster"\} \d+(\.\d+)?$/m);
     t.equal((await thunderbird(one, 'a@neu-kunde.test.example')).status, 200, 'the last good list stays in service');
     await db.start();
     await db.sql(`INSERT INTO mail_domains VALUES ('nach-ausfall.test.example')`);

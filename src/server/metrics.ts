@@ -8,7 +8,7 @@ import type { LoginLookupReadiness } from '../directory/logins.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Catalog } from '../catalog/catalog.js';
-import type { DomainSourceReadiness } from '../sources/domain-sources.js';
+import type { DomainSourcesSummary } from '../sources/domain-sources.js';
 import type { MxAnswerKind, MxResolverStats } from '../sources/mx.js';
 
 export class Metrics {
@@ -18,7 +18,7 @@ export class Metrics {
   readonly reloadFailures: Counter;
   /** Scrapes in progress, and what they read of the hosters' sources (taken by the first series that needs it). */
   private scrapes = 0;
-  private scrapedSources: readonly DomainSourceReadiness[] | undefined;
+  private scrapedSources: DomainSourcesSummary | undefined;
 
   constructor(catalog: () => Catalog, certificates: () => { name: string; notAfter: Date | undefined }[]) {
     const registers = [this.registry];
@@ -99,25 +99,31 @@ export class Metrics {
   }
 
   /**
-   * The hosters' sources (issue 21): each PostgreSQL domain list's state,
+   * The hosters' sources (issue 21): the PostgreSQL domain lists' state,
    * and what the MX lookups did. Read from the sources at scrape time: they
    * count anyway (for /readyz and tests), so there is no copy to keep in step.
    */
-  watchHosterSources(domainSources: { readiness(): DomainSourceReadiness[] } | undefined, mx: { stats(): MxResolverStats } | undefined): void {
+  watchHosterSources(domainSources: { summary(): DomainSourcesSummary } | undefined, mx: { stats(): MxResolverStats } | undefined): void {
     const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => MetricValue<string>[]): void =>
       this.registry.registerMetric(readAtScrape(name, help, type, values));
     if (domainSources) {
-      // The three series of one scrape read one snapshot of the sources (text() takes it).
-      const sources = (): readonly DomainSourceReadiness[] => (this.scrapes === 0 ? domainSources.readiness() : (this.scrapedSources ??= domainSources.readiness()));
-      const perSource = (read: (source: DomainSourceReadiness) => number | undefined) => (): MetricValue<string>[] =>
-        sources().flatMap((source) => {
-          const value = read(source);
-          return value === undefined ? [] : [{ labels: { provider: source.provider }, value }];
-        });
-      register('mail_autoconfig_domain_source_up', 'Whether the last read of a provider\'s domain database (domainsQuery) succeeded (1) or failed (0; its last good list is served).', 'gauge', perSource((s) => (s.ok ? 1 : 0)));
-      register('mail_autoconfig_domain_source_domains', 'Domains of the last good read of a provider\'s domain database.', 'gauge', perSource((s) => s.domains));
-      register('mail_autoconfig_domain_source_last_success_timestamp_seconds', 'When a provider\'s domain database was last read successfully (Unix time).', 'gauge',
-        perSource((s) => (s.lastSuccessAt === undefined ? undefined : Date.parse(s.lastSuccessAt) / 1000)));
+      // The series of one scrape read one summary of the sources (text() takes it).
+      const summary = (): DomainSourcesSummary => (this.scrapes === 0 ? domainSources.summary() : (this.scrapedSources ??= domainSources.summary()));
+      const one = (read: (summary: DomainSourcesSummary) => number | undefined) => (): MetricValue<string>[] => {
+        const value = read(summary());
+        return value === undefined ? [] : [{ labels: {}, value }];
+      };
+      const seconds = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso) / 1000);
+      // Counts, whatever the number of sources; a series per provider only for the failing ones, which need a person.
+      register('mail_autoconfig_domain_sources', 'Providers whose domains come from a database (domainsQuery).', 'gauge', one((s) => s.sources));
+      register('mail_autoconfig_domain_sources_down', 'Domain databases whose last read failed (their last good lists are served).', 'gauge', one((s) => s.down.length));
+      register('mail_autoconfig_domain_sources_domains', 'Domains of the domain databases\' last good reads, all providers together.', 'gauge', one((s) => s.domains));
+      register('mail_autoconfig_domain_sources_oldest_success_timestamp_seconds', 'The oldest of the domain databases\' last successful reads (Unix time).', 'gauge',
+        one((s) => seconds(s.oldestSuccessAt)));
+      register('mail_autoconfig_domain_source_down', 'A provider whose domain database\'s last read failed (1; only such providers have the series).', 'gauge', () =>
+        summary().down.map((source) => ({ labels: { provider: source.provider }, value: 1 })));
+      register('mail_autoconfig_domain_source_last_success_timestamp_seconds', 'When a failing provider\'s domain database was last read successfully (Unix time; only failing providers that were ever read).', 'gauge', () =>
+        summary().down.flatMap((source) => (source.lastSuccessAt === undefined ? [] : [{ labels: { provider: source.provider }, value: seconds(source.lastSuccessAt)! }])));
     }
     if (mx) {
       const one = (read: (stats: MxResolverStats) => number) => (): MetricValue<string>[] => [{ labels: {}, value: read(mx.stats()) }];

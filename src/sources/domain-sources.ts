@@ -31,6 +31,23 @@ export interface DomainSourceReadiness {
   readonly lastSuccessAt: string | undefined;
 }
 
+/**
+ * All sources at once, for /readyz and metrics: counts, and the failing
+ * sources by name. A hoster has thousands of sources; a probe or scrape that
+ * listed each one cost the serving thread 10–40 ms and slowed its answers
+ * (docs/performance.md, the PostgreSQL processes' slow mode), while the
+ * sources that need a person are the failing few.
+ */
+export interface DomainSourcesSummary {
+  readonly sources: number;
+  /** Domains of every source's last good list. */
+  readonly domains: number;
+  /** The oldest of the sources' last successful reads: how stale the staliest list in service is. */
+  readonly oldestSuccessAt: string | undefined;
+  /** The sources whose last read failed (their last good list is served), in the order they started. */
+  readonly down: readonly DomainSourceReadiness[];
+}
+
 export class DomainSources {
   private readonly entries = new Map<string, Entry>();
   /** Domain → the id of the provider whose database lists it (the first source started, of several). */
@@ -105,12 +122,18 @@ export class DomainSources {
     return id === undefined ? undefined : catalog.byId(id);
   }
 
-  /** Each source's state for /readyz and metrics (the connection without its password, never the password). */
-  readiness(): DomainSourceReadiness[] {
-    return [...this.entries].map(([provider, { source }]) => {
+  /** The sources' state for /readyz and metrics (never the connection or its password). */
+  summary(): DomainSourcesSummary {
+    let domains = 0;
+    let oldest: Date | undefined;
+    const down: DomainSourceReadiness[] = [];
+    for (const [provider, { source }] of this.entries) {
       const state = source.state();
-      return { provider, ok: state.ok, domains: state.domainCount, lastError: state.lastError, lastSuccessAt: state.lastSuccessAt?.toISOString() };
-    });
+      domains += state.domainCount;
+      if (state.lastSuccessAt !== undefined && (oldest === undefined || state.lastSuccessAt < oldest)) oldest = state.lastSuccessAt;
+      if (!state.ok) down.push({ provider, ok: false, domains: state.domainCount, lastError: state.lastError, lastSuccessAt: state.lastSuccessAt?.toISOString() });
+    }
+    return { sources: this.entries.size, domains, oldestSuccessAt: oldest?.toISOString(), down };
   }
 
   async close(): Promise<void> {
