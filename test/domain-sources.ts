@@ -67,7 +67,9 @@ outgoing:
     await sources.sync(fewer);
     t.equal(sources.byDomain('kunde0.example', fewer), undefined, 'the list of the provider that left is gone');
     t.equal(sources.byDomain('kunde1.example', fewer)?.id, 'brand1');
+    t.equal(sources.byDomain('kunde1.example', fewer), fewer.byId('brand1'), "the provider object of the catalog synced, not the last one's");
     const again = catalogOf([0, ...all.slice(1)]);
+    t.equal(sources.byDomain('kunde1.example', again), again.byId('brand1'), 'a catalog in service before its sync: its own provider object');
     await sources.sync(again);
     t.equal(sources.byDomain('kunde0.example', again)?.id, 'brand0', 'the provider back: read again through the shared pool');
 

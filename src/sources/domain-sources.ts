@@ -15,9 +15,19 @@ import type pg from 'pg';
 import { DatabaseListener, domainsPool, passwordFrom, PostgresDomainSource, redactConnection, type DomainSourceLog } from './postgres-domains.js';
 
 interface Entry {
+  /** The provider's id. */
+  readonly id: string;
   readonly key: string;
   readonly source: PostgresDomainSource;
   readonly poolKey: string;
+  /**
+   * The provider in the catalog last synced, found once per catalog rather
+   * than by id on every request (a listed database domain cost a catalog
+   * miss, an index probe and a Map lookup; docs/performance.md). Set by
+   * sync() only, so no older catalog is kept alive by a source rarely asked.
+   */
+  catalog: Catalog | undefined;
+  provider: Provider | undefined;
 }
 
 /** Connections per database shared by its providers' reads (and one more for all their LISTEN channels). */
@@ -50,8 +60,8 @@ export interface DomainSourcesSummary {
 
 export class DomainSources {
   private readonly entries = new Map<string, Entry>();
-  /** Domain → the id of the provider whose database lists it (the first source started, of several). */
-  private readonly owners = new DomainOwners<string>();
+  /** Domain → the source of the provider whose database lists it (the first source started, of several). */
+  private readonly owners = new DomainOwners<Entry>();
   /** One pool per database, with the number of sources reading through it. */
   private readonly pools = new Map<string, { readonly pool: pg.Pool; readonly listener: DatabaseListener; users: number }>();
 
@@ -72,9 +82,13 @@ export class DomainSources {
       const next = wanted.get(id);
       if (next === undefined || keyOf(next.query) !== entry.key) {
         this.entries.delete(id);
-        this.owners.delete(id);
+        this.owners.delete(entry);
         void this.closeSource(entry);
       }
+    }
+    for (const entry of this.entries.values()) {
+      entry.catalog = catalog;
+      entry.provider = wanted.get(entry.id)!.provider;
     }
     const starting: Promise<void>[] = [];
     for (const [id, { provider, query }] of wanted) {
@@ -103,12 +117,12 @@ export class DomainSources {
         pool: shared.pool,
         listener: shared.listener,
       });
-      const entry: Entry = { key: keyOf(query), source, poolKey };
+      const entry: Entry = { id, key: keyOf(query), source, poolKey, catalog, provider };
       // Registered now, empty: of several sources listing a domain, the one started first keeps it.
-      this.owners.set(id, []);
+      this.owners.set(entry, []);
       // The source's list is normalised already (PackedDomainCollector); a closed source's late read changes nothing.
       source.onChange((domains) => {
-        if (this.entries.get(id) === entry) this.owners.set(id, domains);
+        if (this.entries.get(id) === entry) this.owners.set(entry, domains);
       });
       this.entries.set(id, entry);
       starting.push(source.start());
@@ -118,8 +132,10 @@ export class DomainSources {
 
   /** The provider whose database lists `domain` (ASCII, lower case), in the catalog in service. */
   byDomain(domain: string, catalog: Catalog): Provider | undefined {
-    const id = this.owners.get(domain);
-    return id === undefined ? undefined : catalog.byId(id);
+    const entry = this.owners.get(domain);
+    if (entry === undefined) return undefined;
+    // Between a catalog's swap and its sync, and for a catalog never synced (tests), by id.
+    return entry.catalog === catalog ? entry.provider : catalog.byId(entry.id);
   }
 
   /** The sources' state for /readyz and metrics (never the connection or its password). */
@@ -128,9 +144,9 @@ export class DomainSources {
     let oldest: Date | undefined;
     const down: DomainSourceReadiness[] = [];
     for (const [provider, { source }] of this.entries) {
-      const state = source.state();
+      const state = source.outcome;
       domains += state.domainCount;
-      if (state.lastSuccessAt !== undefined && (oldest === undefined || state.lastSuccessAt < oldest)) oldest = state.lastSuccessAt;
+      if (state.lastSuccessAt !== undefined && (oldest === undefined || state.lastSuccessAt.getTime() < oldest.getTime())) oldest = state.lastSuccessAt;
       if (!state.ok) down.push({ provider, ok: false, domains: state.domainCount, lastError: state.lastError, lastSuccessAt: state.lastSuccessAt?.toISOString() });
     }
     return { sources: this.entries.size, domains, oldestSuccessAt: oldest?.toISOString(), down };
