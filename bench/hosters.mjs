@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { productionNodeFlags, root } from './production.mjs';
+import { root, serviceNodeFlags } from './production.mjs';
 import { cpuTimes, fetchOnce, gcSeconds, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
@@ -227,7 +227,7 @@ const running = new Set();
 async function startService(catalog, dnsServer) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), ...(env.SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...serviceNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
     env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -21,7 +21,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { productionNodeFlags, root } from './production.mjs';
+import { root, serviceNodeFlags } from './production.mjs';
 import { cpuSeconds, fetchOnce, freePort, median, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const env = process.env;
@@ -110,7 +110,7 @@ export async function benchLogins() {
   cache: { ttlSeconds: 3600, negativeTtlSeconds: 3600, maxEntries: 1000 }
 `));
   const port = await freePort();
-  const service = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', providers], {
+  const service = spawn('taskset', ['-c', CORE, process.execPath, ...serviceNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', providers], {
     env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

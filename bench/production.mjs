@@ -11,3 +11,11 @@ export function productionNodeFlags() {
   const words = start.split(/\s+/);
   return words.slice(words.indexOf('node') + 1).filter((word) => word.startsWith('--'));
 }
+
+/**
+ * The flags a benchmark starts the service with: npm start's, then
+ * SERVICE_NODE_FLAGS (an A/B of a flag, --cpu-prof); of a flag given twice, Node takes the last.
+ */
+export function serviceNodeFlags(env = process.env) {
+  return [...productionNodeFlags(), ...(env.SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+}

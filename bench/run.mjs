@@ -6,7 +6,8 @@
 // reported, because absolute figures on a shared machine drift.
 //
 // Environment: ROUNDS (3), SECONDS (5 per run), CONNECTIONS (50), CORE (0),
-// LOAD_CORE (1), OUT (bench/results.json), ONLY (a regular expression: the
+// LOAD_CORE (1), OUT (bench/results.json), SERVICE_NODE_FLAGS (more Node
+// flags for the service, after npm start's), ONLY (a regular expression: the
 // endpoints to measure, by name, here and in bench/hosters.mjs and
 // bench/logins.mjs, which run first and have settings of their own).
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchHosters } from './hosters.mjs';
 import { benchLogins } from './logins.mjs';
-import { productionNodeFlags, root } from './production.mjs';
+import { root, serviceNodeFlags } from './production.mjs';
 import { fetchOnce, freePort, majorCollections, majorGcPer100k, median, memory, runSettings, SETTINGS, waitForReady, wrk as wrkRun } from './tools.mjs';
 
 const { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, core: CORE, loadCore: LOAD_CORE } = SETTINGS;
@@ -59,7 +60,7 @@ const started = [];
 async function startService(extra) {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, ...productionNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', ...extra], {
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...serviceNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', ...extra], {
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
-import { productionNodeFlags } from './production.mjs';
+import { serviceNodeFlags } from './production.mjs';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -140,5 +140,5 @@ export const SETTINGS = {
 /** What a results file says of how it was measured: when, which Node and flags, how long, where pinned. */
 export function runSettings() {
   const { rounds, seconds, connections, core, loadCore } = SETTINGS;
-  return { date: new Date().toISOString(), node: process.version, rounds, secondsPerRun: seconds, connections, pinned: { service: core, load: loadCore }, nodeFlags: productionNodeFlags() };
+  return { date: new Date().toISOString(), node: process.version, rounds, secondsPerRun: seconds, connections, pinned: { service: core, load: loadCore }, nodeFlags: serviceNodeFlags() };
 }
