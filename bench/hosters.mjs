@@ -65,6 +65,10 @@ const CATALOGS = [
   { key: 'providers', name: `${count(PROVIDERS)} providers, ${count(PROVIDER_REFERENCE_DOMAINS)} domains from files (the providers' reference)`, providers: PROVIDERS, domains: PROVIDER_REFERENCE_DOMAINS, source: 'file' },
   { key: 'file', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from files`, providers: PROVIDERS, domains: DOMAINS, source: 'file' },
   { key: 'postgres', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from PostgreSQL`, providers: PROVIDERS, domains: DOMAINS, source: 'postgres' },
+  // The reference and one more provider whose few domains (never asked for) come from PostgreSQL: what a database
+  // client in the serving process costs, apart from the number of providers and domains. Measured only when ONLY
+  // selects it (ONLY=PostgreSQL), not in every run.
+  { key: 'reference-db', name: '10 providers and 1 reading 500 domains from PostgreSQL', providers: 10, domains: 2000, source: 'yaml', databaseProvider: true, onlyWhenAsked: true },
 ];
 const REQUESTS = [
   { key: 'listed', name: 'listed domain' },
@@ -80,7 +84,8 @@ const rowName = (catalog, request) => `hosters, ${catalog.name}: ${request.name}
 /** The rows ONLY selects (every row without ONLY), each with its catalog and request. */
 export function hosterRows(only = env.ONLY) {
   const pattern = only ? new RegExp(only, 'i') : undefined;
-  return CATALOGS.flatMap((catalog) => REQUESTS.map((request) => ({ catalog, request, name: rowName(catalog, request) }))).filter((row) => !pattern || pattern.test(row.name));
+  return CATALOGS.flatMap((catalog) => REQUESTS.map((request) => ({ catalog, request, name: rowName(catalog, request) })))
+    .filter((row) => (pattern ? pattern.test(row.name) : !row.catalog.onlyWhenAsked));
 }
 
 // --- the catalogs --------------------------------------------------------------------
@@ -111,7 +116,13 @@ export function writeCatalog(dir, catalog, database) {
     writeFileSync(join(dir, `p${i}.yaml`), providerYaml(i, catalog, database));
     if (catalog.source === 'file') writeFileSync(join(dir, `p${i}.txt`), `${domainsOf(i, catalog).join('\n')}\n`);
   }
-  if (catalog.source === 'postgres') writeFileSync(join(dir, 'db-password'), `${database.rolePassword}\n`);
+  if (catalog.databaseProvider) {
+    const query = [`  connection: postgresql://autoconfig@127.0.0.1:${database.port}/postgres`, '  passwordFile: db-password', '  refreshSeconds: 3600'];
+    writeFileSync(join(dir, 'pdb.yaml'), ['id: pdb', 'name: Provider from the database', 'domainsQuery:', ...query,
+      `  query: SELECT 'extra-' || domain FROM mail_domains WHERE provider = 'p${PROVIDERS - 1}'`,
+      'incoming:', '  - { type: imap, host: imap.pdb.example }', 'outgoing:', '  - { host: smtp.pdb.example }', ''].join('\n'));
+  }
+  if (catalog.source === 'postgres' || catalog.databaseProvider) writeFileSync(join(dir, 'db-password'), `${database.rolePassword}\n`);
 }
 
 // --- PostgreSQL and dnsmasq on loopback (as test/helpers/postgres.ts and dns-server.ts) -------
@@ -271,7 +282,8 @@ export async function benchHosters() {
   try {
     const dns = await startDnsmasq(work);
     stops.push(dns.stop);
-    const postgresCatalog = catalogs.find((c) => c.source === 'postgres');
+    // The database's rows are the PostgreSQL catalog's, also when only the reference with one database provider is measured.
+    const postgresCatalog = catalogs.some((c) => c.source === 'postgres' || c.databaseProvider) && CATALOGS.find((c) => c.source === 'postgres');
     let database;
     if (postgresCatalog) {
       // One connection per provider at start, and room for a stopped instance's while they close.

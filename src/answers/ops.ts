@@ -103,7 +103,11 @@ export async function readyz(context: ServerContext, exchange: Exchange, metrics
       // Counts, and the failing sources by name (a hoster has thousands; listing each cost the serving thread 10–20 ms).
       domainSources: domainSources === undefined
         ? null
-        : { ...domainSources, down: domainSources.down.map((s) => ({ ...s, lastError: full ? s.lastError : s.lastError && 'the last query failed' })) },
+        : {
+          ...domainSources,
+          oldestSuccessAt: domainSources.oldestSuccessAt ?? null,
+          down: domainSources.down.map((s) => ({ ...s, lastSuccessAt: s.lastSuccessAt ?? null, lastError: full ? s.lastError ?? null : 'the last query failed' })),
+        },
       // A directory that is down costs looked-up names, not answers: degraded, still ready.
       // Where it is and why it failed only with the token (a host name, a server's message).
       loginLookups: logins.map(({ provider, state }) => ({

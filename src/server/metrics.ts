@@ -146,9 +146,8 @@ export class Metrics {
   /**
    * The Prometheus text of every metric. What the series of the hosters'
    * sources read is taken once for the scrape, not once per series: a
-   * hoster's scrape reads thousands of sources, and frequent scrapes are the
-   * likeliest trigger of a mode in which the serving process answers
-   * slower (docs/performance.md, the PostgreSQL processes' slow mode).
+   * hoster's scrape reads thousands of sources, on the serving thread
+   * (docs/performance.md).
    */
   async text(): Promise<string> {
     this.scrapes++;

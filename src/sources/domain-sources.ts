@@ -44,9 +44,8 @@ export interface DomainSourceReadiness {
 /**
  * All sources at once, for /readyz and metrics: counts, and the failing
  * sources by name. A hoster has thousands of sources; a probe or scrape that
- * listed each one cost the serving thread 10–40 ms and slowed its answers
- * (docs/performance.md, the PostgreSQL processes' slow mode), while the
- * sources that need a person are the failing few.
+ * listed each one cost the serving thread 10–40 ms, 1–3 ms now with 2,000
+ * (docs/performance.md), and the sources that need a person are the failing few.
  */
 export interface DomainSourcesSummary {
   readonly sources: number;
