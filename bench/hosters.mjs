@@ -117,8 +117,8 @@ export function writeCatalog(dir, catalog, database) {
     if (catalog.source === 'file') writeFileSync(join(dir, `p${i}.txt`), `${domainsOf(i, catalog).join('\n')}\n`);
   }
   if (catalog.databaseProvider) {
-    const query = [`  connection: postgresql://autoconfig@127.0.0.1:${database.port}/postgres`, '  passwordFile: db-password', '  refreshSeconds: 3600'];
-    writeFileSync(join(dir, 'pdb.yaml'), ['id: pdb', 'name: Provider from the database', 'domainsQuery:', ...query,
+    const connection = [`  connection: postgresql://autoconfig@127.0.0.1:${database.port}/postgres`, '  passwordFile: db-password', '  refreshSeconds: 3600'];
+    writeFileSync(join(dir, 'pdb.yaml'), ['id: pdb', 'name: Provider from the database', 'domainsQuery:', ...connection,
       `  query: SELECT 'extra-' || domain FROM mail_domains WHERE provider = 'p${PROVIDERS - 1}'`,
       'incoming:', '  - { type: imap, host: imap.pdb.example }', 'outgoing:', '  - { host: smtp.pdb.example }', ''].join('\n'));
   }

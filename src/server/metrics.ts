@@ -106,13 +106,15 @@ export class Metrics {
   watchHosterSources(domainSources: { summary(): DomainSourcesSummary } | undefined, mx: { stats(): MxResolverStats } | undefined): void {
     const register = (name: string, help: string, type: 'counter' | 'gauge', values: () => MetricValue<string>[]): void =>
       this.registry.registerMetric(readAtScrape(name, help, type, values));
+    // A series without labels; none while there is no value (a time never reached).
+    const single = (read: () => number | undefined) => (): MetricValue<string>[] => {
+      const value = read();
+      return value === undefined ? [] : [{ labels: {}, value }];
+    };
     if (domainSources) {
       // The series of one scrape read one summary of the sources (text() takes it).
       const summary = (): DomainSourcesSummary => (this.scrapes === 0 ? domainSources.summary() : (this.scrapedSources ??= domainSources.summary()));
-      const one = (read: (summary: DomainSourcesSummary) => number | undefined) => (): MetricValue<string>[] => {
-        const value = read(summary());
-        return value === undefined ? [] : [{ labels: {}, value }];
-      };
+      const one = (read: (summary: DomainSourcesSummary) => number | undefined) => single(() => read(summary()));
       const seconds = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso) / 1000);
       // Counts, whatever the number of sources; a series per provider only for the failing ones, which need a person.
       register('mail_autoconfig_domain_sources', 'Providers whose domains come from a database (domainsQuery).', 'gauge', one((s) => s.sources));
@@ -126,7 +128,7 @@ export class Metrics {
         summary().down.flatMap((source) => (source.lastSuccessAt === undefined ? [] : [{ labels: { provider: source.provider }, value: seconds(source.lastSuccessAt)! }])));
     }
     if (mx) {
-      const one = (read: (stats: MxResolverStats) => number) => (): MetricValue<string>[] => [{ labels: {}, value: read(mx.stats()) }];
+      const one = (read: (stats: MxResolverStats) => number) => single(() => read(mx.stats()));
       register('mail_autoconfig_mx_lookups_total', 'MX lookups asked for (domains no list names, at a provider with mxPatterns).', 'counter', one((s) => s.lookups));
       register('mail_autoconfig_mx_cache_hits_total', 'MX lookups answered from the cache.', 'counter', one((s) => s.cacheHits));
       register('mail_autoconfig_mx_coalesced_total', 'MX lookups that joined one in flight for the same domain.', 'counter', one((s) => s.coalesced));

@@ -26,8 +26,8 @@ interface Entry {
    * miss, an index probe and a Map lookup; docs/performance.md). Set by
    * sync() only, so no older catalog is kept alive by a source rarely asked.
    */
-  catalog: Catalog | undefined;
-  provider: Provider | undefined;
+  catalog: Catalog;
+  provider: Provider;
 }
 
 /** Connections per database shared by its providers' reads (and one more for all their LISTEN channels). */
