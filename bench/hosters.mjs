@@ -20,11 +20,12 @@
 // one of the catalog's domains each request, and (2) an MX-matched domain
 // whose MX answer is cached (all asked once before; the dnsmasq's query log
 // shows none asked during the load): requests/s, p50, p99, and the ratio to
-// the reference, the median of the rounds' ratios; the service's CPU time
-// per request (all its threads, from /proc) and its ratio, steadier than
-// requests/s on a shared machine. Rounds are interleaved
-// (each round every catalog, in an order that turns each round), because the
-// machine's speed drifts between minutes.
+// the reference, the median of the loads' ratios with their quartiles; the
+// service's CPU time per request (all its threads, from /proc) and its
+// ratio. Because the machine's speed drifts between minutes, every load of
+// another catalog runs between two loads of the reference (its instances in
+// turn) and is compared with their mean; each round loads every catalog, in
+// an order that turns each round.
 //
 // Run alone (after npm run build): node bench/hosters.mjs. Environment as
 // run.mjs (ROUNDS, SECONDS, CONNECTIONS, CORE, LOAD_CORE, ONLY, a regular
@@ -43,7 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { root, serviceNodeFlags } from './production.mjs';
-import { cpuTimes, fetchOnce, gcSeconds, freePort, majorCollections, majorGcPer100k, median, memory, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
+import { cpuTimes, fetchOnce, gcSeconds, freePort, majorCollections, majorGcPer100k, median, memory, quartiles, metric, runSettings, SETTINGS, waitForReady, wrk } from './tools.mjs';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -61,6 +62,9 @@ const count = (n) => n.toLocaleString('en');
 /** Domain k is kunde<k>.example, served by provider p<k mod providers>; MX-matched ones are m<j>.mx-kunden.example. */
 const CATALOGS = [
   { key: 'reference', name: '10 providers (reference)', providers: 10, domains: 2000, source: 'yaml' },
+  // The reference once more, in processes of its own: the ratio identical catalogs show, the bench's own spread
+  // (processes of the same code differ by what V8 decided at their start; the machine drifts). Measured with the large ones.
+  { key: 'twin', name: "10 providers again (the reference's twin)", providers: 10, domains: 2000, source: 'yaml' },
   // The same number of providers with few domains: what the million domains cost, apart from what 2,000 providers cost.
   { key: 'providers', name: `${count(PROVIDERS)} providers, ${count(PROVIDER_REFERENCE_DOMAINS)} domains from files (the providers' reference)`, providers: PROVIDERS, domains: PROVIDER_REFERENCE_DOMAINS, source: 'file' },
   { key: 'file', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from files`, providers: PROVIDERS, domains: DOMAINS, source: 'file' },
@@ -276,7 +280,7 @@ export async function benchHosters() {
   if (rows.length === 0) return undefined;
   const requests = REQUESTS.filter((r) => rows.some((row) => row.request === r));
   const large = rows.some((row) => row.catalog.key === 'file' || row.catalog.key === 'postgres');
-  const catalogs = CATALOGS.filter((c) => c.key === 'reference' || (c.key === 'providers' && large) || rows.some((row) => row.catalog === c));
+  const catalogs = CATALOGS.filter((c) => c.key === 'reference' || ((c.key === 'providers' || c.key === 'twin') && large) || rows.some((row) => row.catalog === c));
   const work = mkdtempSync(join(tmpdir(), 'bench-hosters-'));
   const stops = [];
   try {
@@ -334,17 +338,40 @@ export async function benchHosters() {
     const mxQueriesBefore = dns.queries();
 
     const runs = new Map(catalogs.flatMap((catalog) => requests.map((request) => [`${catalog.key}/${request.key}`, []])));
+    const [referenceCatalog, ...candidates] = catalogs;
+    const references = instances.get(referenceCatalog);
     for (let round = 0; round < ROUNDS; round++) {
       for (const request of requests) {
-        const order = catalogs.map((_, i) => catalogs[(i + round) % catalogs.length]);
-        // Every instance of every catalog; the reference of the round is the median of its instances.
-        const byCatalog = new Map(order.map((catalog) => [catalog, instances.get(catalog).map((service) => load(catalog, service, request, SECONDS))]));
-        const middle = (results, key) => median(results.map((r) => r[key]));
-        const reference = Object.fromEntries(['rps', 'cpuUs', 'userUs'].map((key) => [key, middle(byCatalog.get(catalogs[0]), key)]));
-        const providersResults = [...byCatalog].find(([catalog]) => catalog.key === 'providers')?.[1];
-        const providersReference = providersResults && { rps: middle(providersResults, 'rps'), cpuUs: middle(providersResults, 'cpuUs') };
+        // Every instance of every other catalog, each load between two loads of the reference (its instances in
+        // turn): the machine's speed drifts by up to 2x between minutes, and a load's ratio to the mean of the
+        // two just before and after it cancels a steady drift, which a round's one reference measured up to
+        // half a minute away did not (the figures' spread, docs/performance.md).
+        const turn = (round * candidates.length) % Math.max(candidates.length, 1);
+        const order = candidates.map((_, i) => candidates[(i + turn) % candidates.length]);
+        const loads = order.flatMap((catalog) => instances.get(catalog).map((service) => [catalog, service]));
+        let referenceLoads = 0;
+        const loadReference = () => {
+          const service = references[(round + referenceLoads++) % references.length];
+          const result = load(referenceCatalog, service, request, SECONDS);
+          runs.get(`${referenceCatalog.key}/${request.key}`).push({ ...result, ratio: 1, cpuRatio: 1, userRatio: 1 });
+          return result;
+        };
+        let before = loadReference();
+        const byCatalog = new Map(order.map((catalog) => [catalog, []]));
+        const providersOf = new Map();
+        for (const [catalog, service] of loads) {
+          const result = load(catalog, service, request, SECONDS);
+          const after = loadReference();
+          const reference = Object.fromEntries(['rps', 'cpuUs', 'userUs'].map((key) => [key, (before[key] + after[key]) / 2]));
+          before = after;
+          byCatalog.get(catalog).push({ result, reference });
+          if (catalog.key === 'providers') providersOf.set(service, result);
+        }
+        // Against the same providers with few domains: that catalog's median in the round (it is no bracket, only a second view).
+        const providersResults = [...providersOf.values()];
+        const providersReference = providersResults.length > 0 && { rps: median(providersResults.map((r) => r.rps)), cpuUs: median(providersResults.map((r) => r.cpuUs)) };
         for (const [catalog, results] of byCatalog) {
-          for (const result of results) {
+          for (const { result, reference } of results) {
             runs.get(`${catalog.key}/${request.key}`).push({
               ...result,
               ratio: result.rps / reference.rps,
@@ -354,7 +381,7 @@ export async function benchHosters() {
             });
           }
         }
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${r.map((x) => Math.round(x.rps)).join('/')}/s ${c.key}`).join(', ')}\n`);
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${request.name}: ${[...byCatalog].map(([c, r]) => `${r.map((x) => x.result.rps / x.reference.rps).map((x) => x.toFixed(2)).join('/')} ${c.key}`).join(', ')} (ratios to the reference around each)\n`);
       }
     }
     const mxQueriesDuringLoad = dns.queries() - mxQueriesBefore;
@@ -371,6 +398,8 @@ export async function benchHosters() {
         p50ms: round2(median(r.map((x) => x.p50))),
         p99ms: round2(median(r.map((x) => x.p99))),
         ratioToReference: round2(median(r.map((x) => x.ratio))),
+        // The middle half of the loads' ratios: how far one median of this machine's runs can be trusted.
+        ratioQuartiles: quartiles(r.map((x) => x.ratio)).map(round2),
         // CPU time of the service per request (all its threads): steadier than requests/s on a shared machine.
         cpuUsPerRequest: Math.round(median(r.map((x) => x.cpuUs)) * 10) / 10,
         cpuRatioToReference: round2(median(r.map((x) => x.cpuRatio))),

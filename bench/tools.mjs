@@ -12,6 +12,17 @@ export function median(values) {
   return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
 
+/** The first and third quartile (linear between the order statistics, as a spreadsheet's QUARTILE). */
+export function quartiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => {
+    const place = q * (sorted.length - 1);
+    const low = Math.floor(place);
+    return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (place - low);
+  };
+  return [at(0.25), at(0.75)];
+}
+
 export function freePort() {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
