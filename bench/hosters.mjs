@@ -31,7 +31,8 @@
 // run.mjs (ROUNDS, SECONDS, CONNECTIONS, CORE, LOAD_CORE, ONLY, a regular
 // expression on the rows' names; the reference is measured whenever a row of
 // its request is) and HOSTER_PROVIDERS, HOSTER_DOMAINS, MX_DOMAINS (1,000),
-// STARTS (3), INSTANCES (2), HOSTERS_OUT (bench/results-hosters.json),
+// STARTS (3), INSTANCES (2), HOSTERS_OUT (bench/results-hosters.json), LISTED_SPAN
+// (ask only the first N domains of each catalog),
 // SERVICE_NODE_FLAGS (more Node flags for the instances, e.g. --cpu-prof). PostgreSQL and
 // dnsmasq run on LOAD_CORE. Heap used and full collections are read from
 // each instance's metrics port.
@@ -82,6 +83,8 @@ const MX_ZONE = 'mx-kunden.example';
 /** Any host: the service answers on a host that is no provider's service host. */
 const HOST = 'autoconfig.example.net';
 const STRIDE = 7919;
+/** Ask only the first LISTED_SPAN domains of each catalog (all without it): whether a listed domain's cost is the catalog's size or the breadth of the domains asked. */
+const LISTED_SPAN = env.LISTED_SPAN ? Number(env.LISTED_SPAN) : Infinity;
 
 const rowName = (catalog, request) => `hosters, ${catalog.name}: ${request.name}`;
 
@@ -263,7 +266,7 @@ const thunderbirdPath = (domain) => `/mail/config-v1.1.xml?emailaddress=alice%40
 
 /** wrk's requests: another listed domain each time (a stride through all of them), or the MX-matched ones in turn. */
 function luaFor(catalog, request) {
-  const domain = request.key === 'listed' ? `"kunde" .. ((counter * ${STRIDE}) % ${catalog.domains}) .. ".example"` : `"m" .. (counter % ${MX_DOMAINS}) .. ".${MX_ZONE}"`;
+  const domain = request.key === 'listed' ? `"kunde" .. ((counter * ${STRIDE}) % ${Math.min(catalog.domains, LISTED_SPAN)}) .. ".example"` : `"m" .. (counter % ${MX_DOMAINS}) .. ".${MX_ZONE}"`;
   return `wrk.headers["Host"] = ${JSON.stringify(HOST)}
 local counter = 0
 request = function()
@@ -458,6 +461,7 @@ export async function benchHosters() {
       instances: INSTANCES,
       serviceNodeFlags: env.SERVICE_NODE_FLAGS ?? '',
       mxDomains: MX_DOMAINS,
+      ...(Number.isFinite(LISTED_SPAN) ? { listedSpan: LISTED_SPAN } : {}),
       mxQueriesDuringLoad,
       reloadsDuringRun: reloads,
       catalogs: catalogFigures,
