@@ -349,7 +349,7 @@ export async function benchHosters() {
         // turn): the machine's speed drifts by up to 2x between minutes, and a load's ratio to the mean of the
         // two just before and after it cancels a steady drift, which a round's one reference measured up to
         // half a minute away did not (the figures' spread, docs/performance.md).
-        const turn = (round * candidates.length) % Math.max(candidates.length, 1);
+        const turn = round % Math.max(candidates.length, 1);
         const order = candidates.map((_, i) => candidates[(i + turn) % candidates.length]);
         const loads = order.flatMap((catalog) => instances.get(catalog).map((service) => [catalog, service]));
         let referenceLoads = 0;
