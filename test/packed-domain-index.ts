@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import type { Provider } from '../src/catalog/model.js';
-import { domainsOf, lookupPacked, packDomains } from '../src/catalog/packed-index.js';
+import { domainHash, domainsOf, lookupPacked, packDomains } from '../src/catalog/packed-index.js';
+import { collidingPairs } from './helpers/colliding-names.js';
+import { figure } from './helpers/figures.js';
 
 /** Providers with only the field the index reads. */
 const providers = (lists: readonly (readonly string[])[]): Provider[] => lists.map((domains) => ({ domains }) as unknown as Provider);
@@ -44,9 +46,28 @@ t.test('a hoster\'s size: 200,000 domains over 70,000 providers (indices past 16
   t.equal(found, 0, 'no unlisted domain finds one');
   t.same(domainsOf(index, 69_999), lists[69_999], 'the last provider\'s list, in order');
   t.same(domainsOf(index, 3), lists[3], 'another provider\'s list, in order');
-  t.ok(index.table.length / 2 >= 2 * count, 'at most half the slots in use');
+  t.ok(index.count <= 0.6 * index.slots, 'at most 60 % of the slots in use');
+  t.equal(index.table.length, 8 * index.slots, 'eight words a slot');
+  const perDomain = (index.records.byteLength + index.table.byteLength) / count;
+  // 32-byte slots at most 60 % full, and a record of 5 + ~16 octets.
+  t.ok(perDomain < 80, `${perDomain.toFixed(0)} bytes per domain`);
+  figure(`packed domain index: ${count.toLocaleString('en')} domains in ${perDomain.toFixed(0)} bytes each (table ${(index.table.byteLength / count).toFixed(0)}, records ${(index.records.byteLength / count).toFixed(0)}), outside the heap`);
 });
 
 t.test('a name longer than any domain name is refused, not cut', async (t) => {
   t.throws(() => packDomains(providers([['x'.repeat(256)]])), /longer than a domain name can be/);
+});
+
+t.test('a name is compared whole, in its slot (up to 24 octets) or in its record (longer)', async (t) => {
+  for (const length of [11, 24, 25, 60]) {
+    const [first, second] = collidingPairs(length)[0]!;
+    t.equal(domainHash(first), domainHash(second), `${first} and ${second} share a hash`);
+    const one = packDomains(providers([[first]]));
+    t.equal(lookupPacked(one, first), 0, `${length} octets: the listed name is found`);
+    t.equal(lookupPacked(one, second), -1, `${length} octets: the other name with its hash is not`);
+    const both = packDomains(providers([[first], [second]]));
+    t.equal(lookupPacked(both, first), 0);
+    t.equal(lookupPacked(both, second), 1, `${length} octets: each of two names with one hash finds its own provider`);
+    t.same(domainsOf(both, 1), [second]);
+  }
 });

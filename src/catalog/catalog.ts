@@ -13,7 +13,7 @@ import { lookupPacked, packDomains, type PackedDomains } from './packed-index.js
 import type { Problem } from './problems.js';
 
 export class Catalog {
-  /** Every listed domain and its provider (packed-index.ts): one lookup reads about two cache lines, whatever the catalog's size. */
+  /** Every listed domain and its provider (packed-index.ts): one lookup reads one cache line of its table, usually, whatever the catalog's size. */
   private readonly domainIndex: PackedDomains;
   /** The hosters' own host names (autoconfig.hoster.example): the provider for any address asked there. */
   private readonly serviceHostIndex = new Map<string, Provider>();

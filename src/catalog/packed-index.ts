@@ -1,31 +1,61 @@
 /**
  * The domain index of a catalog as two typed arrays: the domains' records
- * one after another, and an open-addressing hash table of their hashes and
- * places. Built once per load (in the reload worker for reloads, handed over
+ * one after another, and an open-addressing hash table (linear probing) of
+ * their hashes, providers and names. Built once per load (in the reload worker for reloads, handed over
  * without a copy as transferred ArrayBuffers), it costs the event loop
  * nothing to take in and the garbage collector nothing to scan: a Map of a
  * million domains built on the main thread paused it for 35-85 ms at a time
  * (measured, even in slices), most of it marking and compacting a million
  * small strings, and kept 70 MiB more on the heap (docs/performance.md).
  *
- * Laid out for the fewest memory reads per lookup, since with a hoster's
- * million domains each read is a cache miss: a slot holds the domain's full
- * hash beside its record's place, so a probe past other domains' slots reads
- * only the table, and the record holds the domain's length, provider and
- * bytes together. A lookup that misses reads the table (one cache line,
- * usually); one that finds reads the table and the record.
+ * Laid out for the fewest page-table walks per lookup, since with a
+ * hoster's million domains each read is a cache miss, and on this kind of
+ * machine (nested paging under a hypervisor) a miss inside a request costs
+ * about 1 µs, not the 0.2 µs of a loop (docs/performance.md, "the index's
+ * second memory read"). A 32-byte slot (two per cache line) holds the
+ * domain's hash, its provider, its length and, for a name of up to 24
+ * octets (most domains), the name itself: a lookup that finds such a name,
+ * and one that misses, reads the table alone. A longer name's slot holds
+ * its record's place instead. The records (length, provider, octets; in
+ * provider order) are kept for those and for each provider's list.
  */
 import type { Provider } from './model.js';
 
 export interface PackedDomains {
-  /** Per domain: its length (1 byte), its provider's index (4 bytes, little-endian), its ASCII bytes. */
+  /** Per domain, in provider order: its length (1 byte), its provider's index (4 bytes, little-endian), its ASCII bytes. */
   readonly records: Uint8Array;
-  /** Two words per slot: the domain's hash, and 1 + its record's offset (0: an empty slot). The slot count is a power of two. */
+  /**
+   * Eight words (32 bytes) per slot: the domain's hash; its length << 24 | its
+   * provider's index (0: an empty slot, as no domain is empty); then its
+   * octets when it has at most INLINE, else its record's offset.
+   */
   readonly table: Uint32Array;
+  /** The table's octets (the same buffer), for the names kept in it. */
+  readonly tableOctets: Uint8Array;
+  readonly slots: number;
   readonly count: number;
 }
 
 const HEADER = 5;
+const SLOT_WORDS = 8;
+const SLOT_OCTETS = 32;
+/** Octets of a name kept in its slot: the slot's last 24. */
+const INLINE = 24;
+const NAME_AT = 8;
+/** Provider indices in a slot's 24 bits. */
+const MAX_PROVIDERS = 1 << 24;
+/** At most this share of the slots in use: a hit then reads about 1.8 slots and a miss 3.6, mostly in one cache line. */
+const MAX_LOAD = 0.6;
+
+/**
+ * A hash's home slot among `slots` (any number, so the table grows with the
+ * domains, not in doublings): the hash's share of 2^32 scaled to the slots,
+ * from FNV-1a's better-mixed high bits. The product stays below 2^53 up to
+ * 2^21 slots, and beyond that rounds the same way in every process.
+ */
+export function homeSlot(h: number, slots: number): number {
+  return Math.floor((h * slots) / 4294967296);
+}
 
 /** FNV-1a over the characters (the domains are ASCII): the hash of every domain index. */
 export function domainHash(text: string): number {
@@ -45,12 +75,11 @@ export function packDomains(providers: readonly Provider[]): PackedDomains {
       length += HEADER + domain.length;
     }
   }
+  if (providers.length > MAX_PROVIDERS) throw new Error(`domain index: ${providers.length} providers, more than the ${MAX_PROVIDERS} a slot can name`);
   const records = new Uint8Array(length);
-  // At most half the slots in use: a miss then reads about two slots, in one cache line.
-  let slots = 2;
-  while (slots < count * 2) slots *= 2;
-  const table = new Uint32Array(slots * 2);
-  const mask = slots - 1;
+  const slots = Math.max(2, Math.ceil(count / MAX_LOAD));
+  const table = new Uint32Array(slots * SLOT_WORDS);
+  const tableOctets = new Uint8Array(table.buffer);
   let at = 0;
   providers.forEach((provider, owner) => {
     for (const domain of provider.domains) {
@@ -61,36 +90,44 @@ export function packDomains(providers: readonly Provider[]): PackedDomains {
       records[at + 4] = owner >>> 24;
       for (let j = 0; j < domain.length; j++) records[at + HEADER + j] = domain.charCodeAt(j);
       const h = domainHash(domain);
-      let slot = h & mask;
-      while (table[slot * 2 + 1] !== 0) slot = (slot + 1) & mask;
-      table[slot * 2] = h;
-      table[slot * 2 + 1] = at + 1;
+      let slot = homeSlot(h, slots);
+      while (table[slot * SLOT_WORDS + 1] !== 0) if (++slot === slots) slot = 0;
+      const word = slot * SLOT_WORDS;
+      table[word] = h;
+      table[word + 1] = ((domain.length << 24) | owner) >>> 0;
+      if (domain.length <= INLINE) {
+        const name = slot * SLOT_OCTETS + NAME_AT;
+        for (let j = 0; j < domain.length; j++) tableOctets[name + j] = domain.charCodeAt(j);
+      } else {
+        table[word + 2] = at;
+      }
       at += HEADER + domain.length;
     }
   });
-  return { records, table, count };
+  return { records, table, tableOctets, slots, count };
 }
 
 /** The provider index of `domain`, or -1. */
 export function lookupPacked(index: PackedDomains, domain: string): number {
-  const { records, table } = index;
-  const mask = (table.length >>> 1) - 1;
+  const { table, tableOctets, slots } = index;
   const h = domainHash(domain);
-  for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-    const place = table[slot * 2 + 1]!;
-    if (place === 0) return -1;
-    if (table[slot * 2] !== h) continue;
-    const at = place - 1;
-    if (records[at] !== domain.length) continue;
-    let same = true;
-    for (let j = 0; j < domain.length; j++) {
-      if (records[at + HEADER + j] !== domain.charCodeAt(j)) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return ownerAt(records, at);
+  const length = domain.length;
+  for (let slot = homeSlot(h, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
+    const word = slot * SLOT_WORDS;
+    const held = table[word + 1]!;
+    if (held === 0) return -1;
+    if (table[word] !== h || held >>> 24 !== length) continue;
+    const same = length <= INLINE
+      ? sameOctets(tableOctets, slot * SLOT_OCTETS + NAME_AT, domain)
+      : sameOctets(index.records, table[word + 2]! + HEADER, domain);
+    if (same) return held & (MAX_PROVIDERS - 1);
   }
+}
+
+/** Whether the octets at `at` spell `domain` (its length is checked already). */
+function sameOctets(octets: Uint8Array, at: number, domain: string): boolean {
+  for (let j = 0; j < domain.length; j++) if (octets[at + j] !== domain.charCodeAt(j)) return false;
+  return true;
 }
 
 function ownerAt(records: Uint8Array, at: number): number {
