@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import fc from 'fast-check';
 import { DomainCollector, MAX_DOMAIN_FILE_BYTES, MAX_REPORTED_PROBLEMS, parseDomainList, readDomainList } from '../src/catalog/domain-list.js';
 import { formatProblem } from '../src/catalog/problems.js';
+import { collectGarbage } from './helpers/gc.js';
 import { PackedDomainCollector, PackedList } from '../src/sources/packed-list.js';
 import { figure } from './helpers/figures.js';
 
@@ -76,11 +75,6 @@ t.test('files: read, missing, and too large (checked before reading)', async (t)
   t.match((await readDomainList(file, 10)).problems, [{ message: /is 20 bytes, more than the limit of 10 bytes/ }]);
 });
 
-/** Call the garbage collector without starting node with --expose-gc. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
 
 function customerDomains(count: number, offset = 0): string {
   const lines: string[] = [];

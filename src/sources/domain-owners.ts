@@ -11,12 +11,16 @@
  *
  * The lists stay packed (PackedList) and the index is an open-addressing
  * table of typed arrays, so a hoster's million database domains are no
- * strings on the heap the collector marks. A slot holds the domain's hash,
- * its list and the offset of its record there; a domain on more than one
- * list (a configuration mistake, and rare) has a slot that points to its
- * entry among the shared ones, with the name and the lists in order.
+ * strings on the heap the collector marks. A 32-byte slot holds the
+ * domain's hash, its list, the offset of its record there, its length and,
+ * for a name of up to 19 octets (most domains), the name itself, so that a
+ * lookup reads the table alone, as the catalog's index does (packed-index.ts
+ * says why that matters); a longer name is compared in its record. A domain
+ * on more than one list (a configuration mistake, and rare) has a slot that
+ * points to its entry among the shared ones, with the name and the lists in
+ * order.
  */
-import { domainHash } from '../catalog/packed-index.js';
+import { domainHash, homeSlot } from '../catalog/packed-index.js';
 import { PackedList } from './packed-list.js';
 
 interface Lister<T> {
@@ -39,14 +43,24 @@ const EMPTY = 0;
 const DELETED = 1;
 const SHARED = 2;
 const FIRST_LISTER = 3;
-const WORDS = 3;
+/** Eight words a slot: hash, what it holds, offset or shared index, then the name's length (one octet) and its first INLINE octets. */
+const WORDS = 8;
+const OCTETS = 32;
+const LENGTH_AT = 12;
+const INLINE = 19;
 /** Marks a lister's slot that points into its new list while set() replaces the list. */
 const MOVED = 0x8000_0000;
 const MIN_SLOTS = 16;
+/** The table grows past this share of slots in use (live and deleted), to TARGET_LOAD. */
+const MAX_LOAD = 0.6;
+const TARGET_LOAD = 0.4;
 
 export class DomainOwners<T> {
-  /** Three words per slot: the domain's hash, what the slot holds (above), and the record's offset or the shared entry's index. */
+  /** Per slot: the domain's hash, what the slot holds (above), the record's offset or the shared entry's index, the name (WORDS). */
   private table = new Uint32Array(MIN_SLOTS * WORDS);
+  /** The table's octets, for the names kept in it. */
+  private octets = new Uint8Array(this.table.buffer);
+  private slots = MIN_SLOTS;
   private live = 0;
   private deleted = 0;
   private readonly listers = new Map<T, Lister<T>>();
@@ -91,7 +105,7 @@ export class DomainOwners<T> {
     next.forEach((domain, offset) => {
       const h = domainHash(domain);
       const slot = this.find(domain, h);
-      if (slot < 0) return void this.insert(h, moved, offset);
+      if (slot < 0) return void this.insert(h, moved, offset, domain);
       const at = slot * WORDS;
       const held = this.table[at + 1]!;
       if (held === mine || held === moved) {
@@ -140,7 +154,7 @@ export class DomainOwners<T> {
   }
 
   clear(): void {
-    this.table = new Uint32Array(MIN_SLOTS * WORDS);
+    this.resize(MIN_SLOTS);
     this.live = this.deleted = this.registered = 0;
     this.listers.clear();
     this.byId.length = this.shared.length = this.freeIds.length = this.freeShared.length = 0;
@@ -148,15 +162,23 @@ export class DomainOwners<T> {
 
   /** The slot of `domain`, or -1. */
   private find(domain: string, h: number): number {
-    const table = this.table;
-    const mask = table.length / WORDS - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    const { table, octets, slots } = this;
+    const length = domain.length;
+    for (let slot = homeSlot(h, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
       const at = slot * WORDS;
       const held = table[at + 1]!;
       if (held === EMPTY) return -1;
-      if (held === DELETED || table[at] !== h) continue;
-      if (held === SHARED ? this.shared[table[at + 2]!]!.domain === domain : this.listOf(held).isAt(table[at + 2]!, domain)) return slot;
+      if (held === DELETED || table[at] !== h || octets[slot * OCTETS + LENGTH_AT] !== length) continue;
+      if (length <= INLINE ? this.inlineIs(slot, domain) : held === SHARED ? this.shared[table[at + 2]!]!.domain === domain : this.listOf(held).isAt(table[at + 2]!, domain)) return slot;
     }
+  }
+
+  /** Whether the name kept in `slot` is `domain` (of its length, at most INLINE). */
+  private inlineIs(slot: number, domain: string): boolean {
+    const octets = this.octets;
+    const at = slot * OCTETS + LENGTH_AT + 1;
+    for (let j = 0; j < domain.length; j++) if (octets[at + j] !== domain.charCodeAt(j)) return false;
+    return true;
   }
 
   /** The list a lister's slot points into. */
@@ -164,22 +186,26 @@ export class DomainOwners<T> {
     return held >= MOVED ? this.changing!.next : this.byId[held - FIRST_LISTER]!.list;
   }
 
-  /** A new entry in the first free or deleted slot of its probe sequence; the table grows first when more than half full. */
-  private insert(h: number, held: number, value: number): void {
-    if ((this.live + this.deleted + 1) * 2 > this.table.length / WORDS) this.rehash(this.live + 1);
-    this.place(h, held, value);
+  /** A new entry in the first free or deleted slot of its probe sequence; the table grows first past MAX_LOAD. */
+  private insert(h: number, held: number, value: number, domain: string): void {
+    if (this.live + this.deleted + 1 > this.slots * MAX_LOAD) this.rehash(this.live + 1);
+    const slot = this.place(h, held, value);
+    const at = slot * OCTETS + LENGTH_AT;
+    this.octets[at] = domain.length;
+    for (let j = 0; j < domain.length && j < INLINE; j++) this.octets[at + 1 + j] = domain.charCodeAt(j);
   }
 
-  private place(h: number, held: number, value: number): void {
-    const table = this.table;
-    const mask = table.length / WORDS - 1;
-    let slot = h & mask;
-    while (table[slot * WORDS + 1]! > DELETED) slot = (slot + 1) & mask;
+  /** The slot now holding the entry; its name is the caller's to write. */
+  private place(h: number, held: number, value: number): number {
+    const { table, slots } = this;
+    let slot = homeSlot(h, slots);
+    while (table[slot * WORDS + 1]! > DELETED) if (++slot === slots) slot = 0;
     if (table[slot * WORDS + 1] === DELETED) this.deleted--;
     table[slot * WORDS] = h;
     table[slot * WORDS + 1] = held;
     table[slot * WORDS + 2] = value;
     this.live++;
+    return slot;
   }
 
   /** `lister` no longer names the domain of `slot`: the next list naming it takes it, or it goes. */
@@ -211,18 +237,28 @@ export class DomainOwners<T> {
 
   /** After many deletions, a smaller table without them. */
   private compactIfSparse(): void {
-    const slots = this.table.length / WORDS;
+    const slots = this.slots;
     if (this.deleted * 4 > slots || (slots > MIN_SLOTS && this.live * 8 < slots)) this.rehash(this.live);
   }
 
-  /** A table for `entries` (at most half full), with the live slots moved by their hashes (no name is read again). */
+  /** A table for `entries` at TARGET_LOAD, with the live slots moved by their hashes (no name is read again; the kept octets go along). */
   private rehash(entries: number): void {
-    let slots = MIN_SLOTS;
-    while (slots < entries * 2) slots *= 2;
     const old = this.table;
+    const oldOctets = this.octets;
+    this.resize(Math.max(MIN_SLOTS, Math.ceil(entries / TARGET_LOAD)));
+    for (let at = 0, slot = 0; at < old.length; at += WORDS, slot++) {
+      if (old[at + 1]! <= DELETED) continue;
+      const to = this.place(old[at]!, old[at + 1]!, old[at + 2]!);
+      this.octets.set(oldOctets.subarray(slot * OCTETS + LENGTH_AT, (slot + 1) * OCTETS), to * OCTETS + LENGTH_AT);
+    }
+  }
+
+  /** An empty table of `slots`. */
+  private resize(slots: number): void {
+    this.slots = slots;
     this.table = new Uint32Array(slots * WORDS);
+    this.octets = new Uint8Array(this.table.buffer);
     this.live = this.deleted = 0;
-    for (let at = 0; at < old.length; at += WORDS) if (old[at + 1]! > DELETED) this.place(old[at]!, old[at + 1]!, old[at + 2]!);
   }
 }
 
