@@ -32,7 +32,9 @@
 // expression on the rows' names; the reference is measured whenever a row of
 // its request is) and HOSTER_PROVIDERS, HOSTER_DOMAINS, MX_DOMAINS (1,000),
 // STARTS (3), INSTANCES (2), HOSTERS_OUT (bench/results-hosters.json), LISTED_SPAN
-// (ask only the first N domains of each catalog),
+// (ask only the first N domains of each catalog), HOSTER_BASELINE_ROOT (the
+// root of another build, built: the million from files is served by it too,
+// as one more catalog, so that a change's effect is measured in the same run),
 // SERVICE_NODE_FLAGS (more Node flags for the instances, e.g. --cpu-prof). PostgreSQL and
 // dnsmasq run on LOAD_CORE. Heap used and full collections are read from
 // each instance's metrics port.
@@ -58,6 +60,7 @@ const STARTS = Number(env.STARTS ?? 3);
 const INSTANCES = Math.min(Number(env.INSTANCES ?? 2), STARTS);
 const PROVIDER_REFERENCE_DOMAINS = 10 * PROVIDERS;
 const OUT = env.HOSTERS_OUT ?? join(root, 'bench', 'results-hosters.json');
+const BASELINE_ROOT = env.HOSTER_BASELINE_ROOT;
 
 const count = (n) => n.toLocaleString('en');
 /** Domain k is kunde<k>.example, served by provider p<k mod providers>; MX-matched ones are m<j>.mx-kunden.example. */
@@ -70,6 +73,7 @@ const CATALOGS = [
   { key: 'providers', name: `${count(PROVIDERS)} providers, ${count(PROVIDER_REFERENCE_DOMAINS)} domains from files (the providers' reference)`, providers: PROVIDERS, domains: PROVIDER_REFERENCE_DOMAINS, source: 'file' },
   { key: 'file', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from files`, providers: PROVIDERS, domains: DOMAINS, source: 'file' },
   { key: 'postgres', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from PostgreSQL`, providers: PROVIDERS, domains: DOMAINS, source: 'postgres' },
+  ...(BASELINE_ROOT ? [{ key: 'file-baseline', name: `${count(PROVIDERS)} providers, ${count(DOMAINS)} domains from files, served by the baseline build`, providers: PROVIDERS, domains: DOMAINS, source: 'file', root: BASELINE_ROOT }] : []),
   // The reference and one more provider whose few domains (never asked for) come from PostgreSQL: what a database
   // client in the serving process costs, apart from the number of providers and domains. Measured only when ONLY
   // selects it (ONLY=PostgreSQL), not in every run.
@@ -245,7 +249,7 @@ const running = new Set();
 async function startService(catalog, dnsServer) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', CORE, process.execPath, ...serviceNodeFlags(), join(root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
+  const child = spawn('taskset', ['-c', CORE, process.execPath, ...serviceNodeFlags(), join(catalog.root ?? root, 'dist/src/bin/mail-autoconfig.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '0', '--providers', catalog.dir, '--dns-servers', dnsServer, '--metrics-port', String(metricsPort)], {
     env: { ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -282,7 +286,7 @@ export async function benchHosters() {
   const rows = hosterRows();
   if (rows.length === 0) return undefined;
   const requests = REQUESTS.filter((r) => rows.some((row) => row.request === r));
-  const large = rows.some((row) => row.catalog.key === 'file' || row.catalog.key === 'postgres');
+  const large = rows.some((row) => ['file', 'postgres', 'file-baseline'].includes(row.catalog.key));
   const catalogs = CATALOGS.filter((c) => c.key === 'reference' || ((c.key === 'providers' || c.key === 'twin') && large) || rows.some((row) => row.catalog === c));
   const work = mkdtempSync(join(tmpdir(), 'bench-hosters-'));
   const stops = [];
