@@ -244,12 +244,13 @@ export class DomainOwners<T> {
   /** A table for `entries` at TARGET_LOAD, with the live slots moved by their hashes (no name is read again; the kept octets go along). */
   private rehash(entries: number): void {
     const old = this.table;
-    const oldOctets = this.octets;
     this.resize(Math.max(MIN_SLOTS, Math.ceil(entries / TARGET_LOAD)));
-    for (let at = 0, slot = 0; at < old.length; at += WORDS, slot++) {
+    const table = this.table;
+    for (let at = 0; at < old.length; at += WORDS) {
       if (old[at + 1]! <= DELETED) continue;
-      const to = this.place(old[at]!, old[at + 1]!, old[at + 2]!);
-      this.octets.set(oldOctets.subarray(slot * OCTETS + LENGTH_AT, (slot + 1) * OCTETS), to * OCTETS + LENGTH_AT);
+      const to = this.place(old[at]!, old[at + 1]!, old[at + 2]!) * WORDS;
+      // The length and the kept octets: the slot's last five words.
+      for (let word = LENGTH_AT / 4; word < WORDS; word++) table[to + word] = old[at + word]!;
     }
   }
 
