@@ -6,9 +6,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import { DomainCollector, MAX_DOMAIN_FILE_BYTES, MAX_REPORTED_PROBLEMS, parseDomainList, readDomainList } from '../src/catalog/domain-list.js';
 import { formatProblem } from '../src/catalog/problems.js';
-import { collectGarbage } from './helpers/gc.js';
 import { PackedDomainCollector, PackedList } from '../src/sources/packed-list.js';
 import { figure } from './helpers/figures.js';
+import { collectGarbage } from './helpers/gc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domain-list-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,7 +74,6 @@ t.test('files: read, missing, and too large (checked before reading)', async (t)
   ]);
   t.match((await readDomainList(file, 10)).problems, [{ message: /is 20 bytes, more than the limit of 10 bytes/ }]);
 });
-
 
 function customerDomains(count: number, offset = 0): string {
   const lines: string[] = [];

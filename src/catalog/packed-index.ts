@@ -124,8 +124,8 @@ export function lookupPacked(index: PackedDomains, domain: string): number {
   }
 }
 
-/** Whether the octets at `at` spell `domain` (its length is checked already). */
-function sameOctets(octets: Uint8Array, at: number, domain: string): boolean {
+/** Whether the octets at `at` spell `domain` (its length is checked already): the name comparison of every domain index. */
+export function sameOctets(octets: Uint8Array, at: number, domain: string): boolean {
   for (let j = 0; j < domain.length; j++) if (octets[at + j] !== domain.charCodeAt(j)) return false;
   return true;
 }

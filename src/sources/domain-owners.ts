@@ -20,7 +20,7 @@
  * points to its entry among the shared ones, with the name and the lists in
  * order.
  */
-import { domainHash, homeSlot } from '../catalog/packed-index.js';
+import { domainHash, homeSlot, sameOctets } from '../catalog/packed-index.js';
 import { PackedList } from './packed-list.js';
 
 interface Lister<T> {
@@ -169,16 +169,8 @@ export class DomainOwners<T> {
       const held = table[at + 1]!;
       if (held === EMPTY) return -1;
       if (held === DELETED || table[at] !== h || octets[slot * OCTETS + LENGTH_AT] !== length) continue;
-      if (length <= INLINE ? this.inlineIs(slot, domain) : held === SHARED ? this.shared[table[at + 2]!]!.domain === domain : this.listOf(held).isAt(table[at + 2]!, domain)) return slot;
+      if (length <= INLINE ? sameOctets(octets, slot * OCTETS + LENGTH_AT + 1, domain) : held === SHARED ? this.shared[table[at + 2]!]!.domain === domain : this.listOf(held).isAt(table[at + 2]!, domain)) return slot;
     }
-  }
-
-  /** Whether the name kept in `slot` is `domain` (of its length, at most INLINE). */
-  private inlineIs(slot: number, domain: string): boolean {
-    const octets = this.octets;
-    const at = slot * OCTETS + LENGTH_AT + 1;
-    for (let j = 0; j < domain.length; j++) if (octets[at + j] !== domain.charCodeAt(j)) return false;
-    return true;
   }
 
   /** The list a lister's slot points into. */

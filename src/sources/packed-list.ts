@@ -10,7 +10,7 @@
  * so one octet holds a record's length and a character is an octet.
  */
 import { listedTwice, notADomain } from '../catalog/domain-list.js';
-import { domainHash } from '../catalog/packed-index.js';
+import { domainHash, sameOctets } from '../catalog/packed-index.js';
 import { normalizeDomain } from '../mailbox.js';
 
 export class PackedList {
@@ -134,9 +134,7 @@ export class PackedListBuilder {
 }
 
 function recordIs(records: Buffer, offset: number, domain: string): boolean {
-  if (records[offset] !== domain.length) return false;
-  for (let j = 0; j < domain.length; j++) if (records[offset + 1 + j] !== domain.charCodeAt(j)) return false;
-  return true;
+  return records[offset] === domain.length && sameOctets(records, offset + 1, domain);
 }
 
 function grown(buffer: Buffer, used: number, needed: number): Buffer {
